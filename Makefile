@@ -1,0 +1,55 @@
+# dli-seq: two commands on a fresh machine.
+#   make lab     install into .venv and open JupyterLab on notebooks/ (localhost, with a token)
+#   make test    install into .venv and run the whole test suite
+# Also: make course (run every notebook headless into build/), make doctor, make test-gpu.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install lab course doctor test test-gpu browser-deps figures standins benchmark clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m ipykernel install --quiet --sys-prefix --name python3 --display-name "Python 3 (dli-seq)"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+course: $(STAMP)
+	$(PY) -m dli_seq.course
+
+doctor: $(STAMP)
+	$(PY) -m dli_seq doctor
+
+# The browser test needs Debian's chromium; install it when we may (root) and it is missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser test..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "warning: could not install chromium"; \
+	fi
+
+test: $(STAMP) browser-deps
+	DLI_SEQ_MODELS=offline $(PY) -m pytest tests
+
+test-gpu: $(STAMP)
+	DLI_SEQ_DEVICE=cuda $(PY) -m pytest tests -m "gpu or not browser" --nbval notebooks
+
+figures: $(STAMP)
+	$(PY) tools/make_figures.py
+
+standins: $(STAMP)
+	$(PY) -m dli_seq.standins.train
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/decode.py
+
+clean:
+	rm -rf build .pytest_cache
