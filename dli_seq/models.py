@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import socket
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +193,7 @@ def load(name: str, device: str | torch.device | None = None, dtype: torch.dtype
     Weights load from safetensors only and never with remote code.
     """
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     spec = lesson_model(name)
     dev = pick_device(device)
@@ -202,15 +202,19 @@ def load(name: str, device: str | torch.device | None = None, dtype: torch.dtype
         raise ModelLoadError(f"The stand-in for {spec.hub_id!r} is missing at {spec.standin_path}; "
                              "reinstall dli-seq or run `python -m dli_seq.standins.train`.")
     kwargs = dict(trust_remote_code=False, local_files_only=where.source != "hub")
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    if where.is_standin:  # a stand-in loads in milliseconds: no progress bar in the notebook
+        hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(where.location, **kwargs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # e.g. generation-config notes of hub checkpoints
-            model = _model_class(spec.kind).from_pretrained(
-                where.location, dtype=dtype or torch.float32, use_safetensors=True, **kwargs)
+        model = _model_class(spec.kind).from_pretrained(
+            where.location, dtype=dtype or torch.float32, use_safetensors=True, **kwargs)
     except OSError as err:
         raise ModelLoadError(f"Could not load {spec.hub_id!r} from {where.source} ({where.location}): {err}. "
                              "Set DLI_SEQ_MODELS=offline to use the stand-in.") from err
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     if where.is_standin and not quiet:
         print(standin_notice(spec))
     model.to(dev).eval()

@@ -1,0 +1,67 @@
+"""``python -m dli_seq doctor``: what a workshop's first minute needs to know.
+
+Prints library versions, the device the lesson will use, and for each lesson model
+where it would load from (local folder, hub cache, hub, or offline stand-in).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from importlib import metadata
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def doctor() -> int:
+    """Report versions, device and model sources (run at the start of the course, 4.1)."""
+    from dli_seq import models
+
+    print(f"dli-seq doctor  (python {platform.python_version()}, {platform.system()} {platform.machine()})")
+    for package in ("torch", "transformers", "tokenizers", "safetensors", "sentencepiece", "protobuf",
+                    "ipywidgets", "jupyterlab", "matplotlib"):
+        print(f"  {package:<14} {_version(package)}")
+    device = models.pick_device()
+    extra = ""
+    if device.type == "cuda":
+        import torch
+
+        extra = f" ({torch.cuda.get_device_name(0)})"
+    print(f"device: {device}{extra}")
+    try:
+        mode = models.models_mode()
+    except models.ModelLoadError as err:
+        print(f"error: {err}")
+        return 1
+    print(f"DLI_SEQ_MODELS={mode}")
+    status = 0
+    for name, spec in models.REGISTRY.items():
+        try:
+            where = models.resolve(name, mode)
+        except models.ModelLoadError as err:
+            print(f"  {name:<22} NOT AVAILABLE: {err}")
+            status = 1
+            continue
+        note = f"stand-in ({spec.trained_on})" if where.is_standin else where.source
+        if where.is_standin and not (spec.standin_path / "config.json").is_file():
+            note += " -- MISSING: run `python -m dli_seq.standins.train`"
+            status = 1
+        print(f"  {name:<22} {note}: {where.location}")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dli_seq", description="dli-seq helper commands")
+    parser.add_argument("command", choices=["doctor"], help="doctor: versions, device, model sources")
+    parser.parse_args(argv)
+    return doctor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
