@@ -1,0 +1,1 @@
+"""Offline stand-in models: synthetic data, training script and shipped weights."""
