@@ -182,7 +182,7 @@ def attention_bidirectional_vs_causal(path: Path) -> Path:
 
 def encoder_decoder_cross_attention(path: Path) -> Path:
     """T5-style encoder-decoder: encoder states become cross-attention keys/values for the decoder."""
-    fig, ax = _canvas(9.8, 5.9, (0, 17.6), (0, 10.6))
+    fig, ax = _canvas(9.6, 5.8, (0, 17.6), (0, 10.6))
     w = 5.8  # width of a stack
 
     # ---- encoder (left), read bottom to top
@@ -346,7 +346,7 @@ def instruction_tuning_mixture(path: Path) -> Path:
         ("story continuation", 9),
         ("classification / NLI", 10),
     ]
-    fig = plt.figure(figsize=(10.0, 6.3))
+    fig = plt.figure(figsize=(9.6, 6.05))
 
     # ---- left: the mixture as a donut
     ax_pie = fig.add_axes([0.0, 0.31, 0.34, 0.58])
@@ -422,7 +422,7 @@ def instruction_tuning_mixture(path: Path) -> Path:
         ax.text(x + 0.25, 2.15, "{premise}: {question}", family=MONO, fontsize=8.6, va="center", zorder=4,
                 weight="bold", color=color)
     ax.text(0.35, 1.1, "\u2192 the model must guess the answer's form", fontsize=8.8, color=ENC, va="center")
-    ax.text(6.15, 1.1, "\u2192 the answer tends to copy the example's form", fontsize=8.8, color=DEC,
+    ax.text(6.15, 1.1, "\u2192 the answer follows the example's form", fontsize=8.8, color=DEC,
             va="center")
     ax.text(6.0, 0.6, "Decoder-only models (e.g. Phi-1.5) add \"\\n\\nAnswer: \" after each question "
             "and stop at a newline.", ha="center", fontsize=8.3, color=GREY, style="italic", va="center")
