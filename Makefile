@@ -22,8 +22,10 @@ install: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
 
+# Extra options, e.g. make course COURSE_ARGS="--notebooks 'my/*.ipynb' --timeout 1200"
+COURSE_ARGS ?=
 course: $(STAMP)
-	$(PY) -m dli_seq.course
+	$(PY) -m dli_seq.course $(COURSE_ARGS)
 
 doctor: $(STAMP)
 	$(PY) -m dli_seq doctor
@@ -36,8 +38,16 @@ browser-deps:
 			|| echo "warning: could not install chromium"; \
 	fi
 
+# Unit tests, then nbval over the committed notebooks (their stored outputs must reproduce,
+# modulo tests/nbval_sanitize.cfg). No notebooks yet is not a failure; a failing notebook is.
 test: $(STAMP) browser-deps
 	DLI_SEQ_MODELS=offline $(PY) -m pytest tests
+	@if find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | grep -q .; then \
+		echo "DLI_SEQ_MODELS=offline $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider"; \
+		DLI_SEQ_MODELS=offline $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider; \
+	else \
+		echo "No notebooks under notebooks/ yet: skipping nbval."; \
+	fi
 
 test-gpu: $(STAMP)
 	DLI_SEQ_DEVICE=cuda $(PY) -m pytest tests -m "gpu or not browser" --nbval notebooks

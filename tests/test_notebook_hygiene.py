@@ -1,0 +1,204 @@
+"""The committed notebooks of the course (4.1-4.5 and solutions) are clean and end the same way.
+
+Each notebook is checked with ``tools/clean_notebooks.py --check``'s logic (no pending
+normalisation, no absolute paths, tracebacks, stderr warnings or ANSI codes). The checker
+itself is tested on a deliberately dirty notebook, so this file tests something even before
+the notebooks exist. Fix a failing notebook with ``python tools/clean_notebooks.py`` and by
+re-running the offending cells.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+SANITIZE_CFG = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
+
+
+def _load_checker():
+    spec = importlib.util.spec_from_file_location("clean_notebooks", ROOT / "tools" / "clean_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses need the module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+clean_notebooks = _load_checker()
+
+NOTEBOOKS = clean_notebooks.default_notebooks(NOTEBOOK_DIR)
+# The lesson notebooks: the same set `make course` runs (dli_seq.course.DEFAULT_PATTERNS).
+LESSON_NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("04-*.ipynb")) + sorted((NOTEBOOK_DIR / "solutions").glob("*.ipynb"))
+
+
+def _ids(paths):
+    return [str(p.relative_to(NOTEBOOK_DIR)) for p in paths]
+
+
+def _params(paths):
+    if paths:
+        return {"argvalues": paths, "ids": _ids(paths)}
+    return {"argvalues": [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks under notebooks/ yet"))]}
+
+
+# --- the committed notebooks -------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", **_params(NOTEBOOKS))
+def test_notebook_is_clean(path):
+    findings = clean_notebooks.process(path, check=True)
+    assert not findings, ("\n".join(findings)
+                          + "\n(run `python tools/clean_notebooks.py` and re-run the cells that report problems)")
+
+
+@pytest.mark.parametrize("path", **_params(LESSON_NOTEBOOKS))
+def test_lesson_notebook_ends_with_untested_shutdown_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, f"{path.name} has no code cell"
+    last = code[-1]
+    tags = set(last.metadata.get("tags", []))
+    missing = {"skip-execution", "nbval-skip"} - tags
+    assert not missing, f"{path.name}: the last code cell (the kernel shutdown) lacks the tag(s) {sorted(missing)}"
+    assert "do_shutdown(" in last.source, f"{path.name}: the last code cell does not call do_shutdown(...)"
+
+
+# --- the checker itself ------------------------------------------------------------------------
+
+def _clean_notebook():
+    nb = new_notebook(cells=[
+        new_markdown_cell("# 4.2 GPT 风格的生成\n\nSee https://huggingface.co/home/docs and $f:\\mathbb{R}\\to\\mathbb{R}$."),
+        new_code_cell("print('hello')", outputs=[new_output("stream", name="stdout", text="hello\n")]),
+        new_code_cell("x = 1"),
+        new_code_cell("1 + 1", outputs=[new_output("execute_result", data={"text/plain": "2"})]),
+        new_code_cell("import IPython\nIPython.Application.instance().kernel.do_shutdown(True)",
+                      metadata={"tags": ["skip-execution", "nbval-skip"]}),
+    ])
+    nb.metadata = {"kernelspec": dict(clean_notebooks.KERNELSPEC), "language_info": {"name": "python"}}
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+    nb.cells[1].execution_count = 1
+    nb.cells[3].execution_count = 2
+    nb.cells[3].outputs[0].execution_count = 2
+    return nb
+
+
+def _dirty_notebook():
+    nb = _clean_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python"}
+    nb.metadata["kernelspec"]["display_name"] = "Python 3 (dli-seq)"
+    nb.cells[1].execution_count = 7
+    nb.cells[1].metadata.update({"execution": {"iopub.status.busy": "2026-01-01T00:00:00Z"},
+                                 "ExecuteTime": {"end_time": "x"}, "scrolled": True, "collapsed": False,
+                                 "jupyter": {"source_hidden": False}, "tags": ["keep-me"]})
+    nb.cells[2].source = "data = open('/work/main/data.txt').read()"
+    nb.cells[2].execution_count = 3
+    nb.cells[2].outputs = [
+        new_output("error", ename="FileNotFoundError", evalue="No such file",
+                   traceback=["\x1b[0;31mFileNotFoundError\x1b[0m: No such file"]),
+    ]
+    nb.cells[3].outputs.append(new_output(
+        "stream", name="stderr",
+        text="/root/.venv/lib/site.py:3: FutureWarning: `past_key_values` is deprecated\n"))
+    nb.cells[3].outputs.append(new_output(
+        "stream", name="stdout", text="Traceback (most recent call last):\n  File \"x.py\"\nValueError\n"))
+    return nb
+
+
+def _write(nb, path: Path) -> Path:
+    path.write_text(clean_notebooks.dumps(nb), encoding="utf-8")
+    return path
+
+
+def test_checker_passes_a_clean_notebook(tmp_path):
+    path = _write(_clean_notebook(), tmp_path / "clean.ipynb")
+    assert clean_notebooks.process(path, check=True) == []
+    assert clean_notebooks.main(["--check", str(path)]) == 0
+
+
+def test_checker_reports_each_problem_of_a_dirty_notebook(tmp_path, capsys):
+    path = _write(_dirty_notebook(), tmp_path / "dirty.ipynb")
+    before = path.read_text(encoding="utf-8")
+    findings = clean_notebooks.process(path, check=True)
+    report = "\n".join(findings)
+
+    assert path.read_text(encoding="utf-8") == before, "--check must not write"
+    assert re.search(r"dirty\.ipynb: would be rewritten .*notebook metadata", report)
+    assert "cell 1: metadata execution, ExecuteTime, collapsed, scrolled, jupyter" in report
+    assert "cell 2: absolute path '/work/' in source" in report
+    assert "cell 2: error output (FileNotFoundError" in report
+    assert "cell 2: ANSI escape code in error output" in report
+    assert "cell 3: absolute path '/root/' in stderr output" in report
+    assert "cell 3: warning in stderr output" in report and "FutureWarning" in report
+    assert "cell 3: traceback in stdout output" in report
+    assert not any(": cell 0:" in line for line in findings), "URLs and LaTeX are not paths"
+
+    assert clean_notebooks.main(["--check", str(path)]) == 1
+    assert "dirty.ipynb: cell 2" in capsys.readouterr().out
+
+
+def test_cleaning_normalises_metadata_and_counts_and_is_idempotent(tmp_path):
+    path = _write(_dirty_notebook(), tmp_path / "dirty.ipynb")
+    ids = [c.id for c in nbformat.read(path, as_version=4).cells]
+    clean_notebooks.main([str(path)])  # exit 1: output problems remain, but the metadata is fixed
+    nb = nbformat.read(path, as_version=4)
+
+    assert nb.metadata == {"kernelspec": clean_notebooks.KERNELSPEC, "language_info": {"name": "python"}}
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    assert [c.id for c in nb.cells] == ids, "cell ids stay stable"
+    assert nb.cells[1].metadata == {"tags": ["keep-me"]}
+    assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, None]
+    assert nb.cells[3].outputs[0].execution_count == 3
+
+    text = path.read_text(encoding="utf-8")
+    assert "GPT 风格" in text, "non-ASCII text is written as is"
+    findings = clean_notebooks.process(path, check=True)
+    assert not any("would be rewritten" in f for f in findings), "cleaning twice changes nothing"
+
+
+def test_cleaning_gives_missing_cell_ids(tmp_path):
+    nb = _clean_notebook()
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    path = tmp_path / "old.ipynb"
+    path.write_text(nbformat.writes(nb, version=4), encoding="utf-8")
+    assert any("nbformat 4.4 -> 4.5" in f for f in clean_notebooks.process(path, check=True))
+    clean_notebooks.main([str(path)])
+    first = [c.id for c in nbformat.read(path, as_version=4).cells]
+    assert len(set(first)) == len(first) and all(first)
+    assert clean_notebooks.process(path, check=True) == []
+
+
+# --- nbval's sanitizers ------------------------------------------------------------------------
+
+def _sanitize(text: str) -> str:
+    from nbval.plugin import get_sanitize_patterns
+
+    for regex, replace in get_sanitize_patterns(SANITIZE_CFG.read_text(encoding="utf-8")):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Wall time: 1.23 s", "Wall time: TIME"),
+    ("decode 450ms, generate 12.5 µs per token, 3 seconds", "decode TIME, generate TIME per token, TIME"),
+    ("1.2 ms ± 3.4 µs per loop (mean ± std. dev. of 7 runs, 1,000 loops each)",
+     "TIME ± TIME per loop (mean ± std. dev. of N-LOOPS, N-LOOPS each)"),
+    ("<Model object at 0x7f3a5c2b1e80>", "<Model object at ADDR>"),
+    ("loaded from /root/.cache/huggingface/hub/x: ok", "loaded from PATH: ok"),
+    ("see https://huggingface.co/home/x", "see https://huggingface.co/home/x"),
+    ("device: cuda:0", "device: DEVICE"),
+    ("tensor([1, 2], device='cpu')", "tensor([1, 2], device='DEVICE')"),
+    ("generate: 50%|█████     | 5/10 [00:01<00:01, 4.20it/s]\ndone", "PROGRESS\ndone"),
+    ("3 steps, 12 tokens, 2 sequences", "3 steps, 12 tokens, 2 sequences"),
+])
+def test_nbval_sanitizers(raw, expected):
+    assert _sanitize(raw) == expected

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Keep the course notebooks (4.1-4.5 and solutions) clean and diff-friendly, like nbdev's CI check.
+
+    python tools/clean_notebooks.py [NOTEBOOK ...]          normalise in place
+    python tools/clean_notebooks.py --check [NOTEBOOK ...]  only report; exit 1 on any finding
+
+Without paths it works on ``notebooks/**/*.ipynb``. Normalising means:
+
+* cell metadata loses ``execution``, ``ExecuteTime``, ``collapsed``, ``scrolled`` and ``jupyter``
+  (``tags`` and anything else stay; an empty ``tags`` list goes);
+* notebook metadata is exactly the kernelspec (``python3`` / "Python 3 (ipykernel)" / python)
+  and ``language_info: {"name": "python"}``; widget state and everything else go;
+* code cells with outputs are numbered 1, 2, 3, ... in order (``execute_result`` outputs too),
+  code cells without outputs get ``execution_count: null``;
+* nbformat 4.5, cell ids kept (missing or duplicate ids get a deterministic new one), written
+  the way JupyterLab writes (1-space indent, sorted keys, UTF-8, trailing newline).
+
+Outputs are kept (nbval compares them), so they are also checked, in both modes, for what
+must not be committed: absolute machine paths (also in sources), tracebacks and error outputs,
+warnings on stderr, and ANSI escape codes. Each finding is one line ``file: cell N: what``,
+with N the 0-based cell index (as in nbval's test names). Exit status 1 if any notebook has a
+finding, or with ``--check`` would be rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+DROP_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "jupyter")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"name": "python"}
+NBFORMAT, NBFORMAT_MINOR = 4, 5
+
+# "/work/", "/tmp/", "/root/", "/home/" (and macOS "/Users/") not inside a URL or a longer path
+# ("https://x.org/home/" and "site/tmp/" are fine), and Windows paths such as "C:\Users" or
+# "D:\\data\\" (but not LaTeX such as "$f:\mathbb{R}$").
+ABSOLUTE_PATH = re.compile(
+    r"(?:(?<![\w.:/~-])|file://)/(?:work|tmp|root|home|Users)/"
+    r"|(?<![\w$\\{])[A-Z]:\\\\?(?:Users|Windows|Program Files|[\w .-]+\\)")
+ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z])?")
+WARNING = re.compile(r"Warning")  # Warning, UserWarning, FutureWarning, DeprecationWarning, ...
+TRACEBACK = "Traceback (most recent call last)"
+_CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing in a committed notebook that must not be there (cell index is 0-based)."""
+
+    path: str
+    cell: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: cell {self.cell}: {self.what}"
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _excerpt(text: str, start: int, width: int = 60) -> str:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start: line_end if line_end != -1 else len(text)]
+    line = ANSI.sub("", line).strip()
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _output_texts(output) -> list[tuple[str, str]]:
+    """(label, text) for every textual part of one output; images and other binary data are skipped."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return [(f"{output.get('name', 'stream')} output", _text(output.get("text", "")))]
+    if kind == "error":
+        parts = [output.get("ename", ""), output.get("evalue", ""), *output.get("traceback", [])]
+        return [("error output", "\n".join(map(str, parts)))]
+    texts = []
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("text/"):
+            texts.append((f"{mime} output", _text(value)))
+        elif mime.endswith("json"):  # application/json, widget views: small, and may hold paths
+            texts.append((f"{mime} output", json.dumps(value, ensure_ascii=False)))
+    return texts
+
+
+def find_problems(nb, path: str = "<notebook>") -> list[Problem]:
+    """Everything a committed course notebook (4.1-4.5) must not contain, one Problem per finding."""
+    problems: list[Problem] = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        def report(what: str) -> None:
+            problems.append(Problem(path, index, what))
+
+        source = _text(cell.get("source", ""))
+        if m := ABSOLUTE_PATH.search(source):
+            report(f"absolute path {m.group(0)!r} in source: {_excerpt(source, m.start())}")
+        if ANSI.search(source):
+            report("ANSI escape code in source")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                report(f"error output ({output.get('ename', '?')}: {_excerpt(str(output.get('evalue', '')), 0)}); "
+                       "re-run the cell, or catch the error and print it")
+            for label, text in _output_texts(output):
+                if output.get("output_type") != "error" and TRACEBACK in text:
+                    report(f"traceback in {label}")
+                if m := ABSOLUTE_PATH.search(text):
+                    report(f"absolute path {m.group(0)!r} in {label}: {_excerpt(text, m.start())}")
+                if ANSI.search(text):
+                    report(f"ANSI escape code in {label}")
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    if m := WARNING.search(text):
+                        report(f"warning in stderr output: {_excerpt(text, m.start())}")
+    return problems
+
+
+def _new_cell_id(cell, index: int, taken: set[str]) -> str:
+    seed = f"{index}\0{cell.get('cell_type', '')}\0{_text(cell.get('source', ''))}"
+    digest = hashlib.sha1(seed.encode("utf-8")).hexdigest()
+    for start in range(0, len(digest) - 8):
+        candidate = digest[start: start + 8]
+        if candidate not in taken:
+            return candidate
+    return f"cell-{index}-{digest[:8]}"  # pragma: no cover - 30 collisions in a row
+
+
+def normalise(nb) -> tuple[object, list[str]]:
+    """A clean copy of one course notebook (4.1-4.5) and a list of what was changed (empty: was clean)."""
+    nb = copy.deepcopy(nb)
+    changes: list[str] = []
+
+    if (nb.get("nbformat"), nb.get("nbformat_minor")) != (NBFORMAT, NBFORMAT_MINOR):
+        changes.append(f"nbformat {nb.get('nbformat')}.{nb.get('nbformat_minor')} -> 4.5")
+        nb["nbformat"], nb["nbformat_minor"] = NBFORMAT, NBFORMAT_MINOR
+
+    metadata = {"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)}
+    if nb.get("metadata") != metadata:
+        changes.append("notebook metadata")
+        nb["metadata"] = nbformat.from_dict(metadata)
+
+    taken: set[str] = set()
+    count = 0
+    for index, cell in enumerate(nb.get("cells", [])):
+        cell_id = cell.get("id")
+        if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id) or cell_id in taken:
+            cell_id = _new_cell_id(cell, index, taken)
+            cell["id"] = cell_id
+            changes.append(f"cell {index}: new id")
+        taken.add(cell_id)
+
+        meta = cell.setdefault("metadata", nbformat.NotebookNode())
+        dropped = [key for key in DROP_CELL_METADATA if key in meta]
+        if "tags" in meta and not meta["tags"]:
+            dropped.append("tags")
+        for key in dropped:
+            del meta[key]
+        if dropped:
+            changes.append(f"cell {index}: metadata {', '.join(dropped)}")
+
+        if cell.get("cell_type") != "code":
+            continue
+        if cell.get("outputs"):
+            count += 1
+            number = count
+        else:
+            number = None
+        if cell.get("execution_count") != number:
+            changes.append(f"cell {index}: execution_count {cell.get('execution_count')} -> {number}")
+            cell["execution_count"] = number
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "execute_result" and output.get("execution_count") != number:
+                output["execution_count"] = number
+                changes.append(f"cell {index}: execute_result count -> {number}")
+    return nb, changes
+
+
+def dumps(nb) -> str:
+    """A course notebook as JupyterLab writes it: 1-space indent, sorted keys, UTF-8, final newline."""
+    text = nbformat.writes(nb, version=NBFORMAT)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def process(path: Path, check: bool = False) -> list[str]:
+    """Clean one course notebook in place (or, with ``check``, only look); returns report lines."""
+    shown = str(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(raw, as_version=NBFORMAT)
+    except Exception as err:  # noqa: BLE001 - an unreadable notebook is a finding like any other
+        return [f"{shown}: cannot read: {type(err).__name__}: {err}"]
+
+    clean, changes = normalise(nb)
+    try:
+        nbformat.validate(clean)
+    except nbformat.ValidationError as err:
+        return [f"{shown}: not a valid nbformat 4.5 notebook after cleaning: {str(err).splitlines()[0]}"]
+    text = dumps(clean)
+    lines = []
+    if text != raw:
+        if check:
+            why = "; ".join(changes[:5]) + (f"; ... {len(changes)} changes in all" if len(changes) > 5 else "")
+            lines.append(f"{shown}: would be rewritten by tools/clean_notebooks.py ({why or 'formatting'})")
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"cleaned {shown}")
+    lines.extend(str(p) for p in find_problems(clean, shown))
+    return lines
+
+
+def default_notebooks(root: Path = Path("notebooks")) -> list[Path]:
+    """The committed notebooks of the course (4.1-4.5 and solutions), checkpoints excluded."""
+    return sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: clean (or ``--check``) the course notebooks; 1 if anything is reported."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: notebooks/**/*.ipynb)")
+    parser.add_argument("--check", action="store_true", help="change nothing; report and exit 1 on findings")
+    args = parser.parse_args(argv)
+
+    paths = args.paths or default_notebooks()
+    if not paths:
+        print("clean_notebooks: no notebooks found under notebooks/; nothing to do.")
+        return 0
+    findings = []
+    for path in paths:
+        findings.extend(process(path, check=args.check))
+    for line in findings:
+        print(line)
+    if findings:
+        print(f"clean_notebooks: {len(findings)} finding(s) in {len(paths)} notebook(s).", file=sys.stderr)
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
