@@ -398,10 +398,12 @@ class Pronoun:
     gender: str
 
 
+# English "you" and "they" are ambiguous (tu/vous, ils/elles, ...). One English sentence must have
+# exactly one right answer for exact-match scoring, so "you" is always singular and informal and
+# "they" always masculine; the vous/ihr/vosotros forms stay in the verb tables for completeness.
 PRONOUNS = [Pronoun("I", "je", "ich", "yo", 0, "m"), Pronoun("you", "tu", "du", "tú", 1, "m"),
             Pronoun("he", "il", "er", "él", 2, "m"), Pronoun("she", "elle", "sie", "ella", 2, "f"),
-            Pronoun("we", "nous", "wir", "nosotros", 3, "m"), Pronoun("you", "vous", "ihr", "vosotros", 4, "m"),
-            Pronoun("they", "ils", "sie", "ellos", 5, "m"), Pronoun("they", "elles", "sie", "ellas", 5, "f")]
+            Pronoun("we", "nous", "wir", "nosotros", 3, "m"), Pronoun("they", "ils", "sie", "ellos", 5, "m")]
 
 
 @dataclass(frozen=True)

@@ -364,11 +364,7 @@ def evaluate(name: str, model, tokenizer, n: int) -> dict[str, dict]:
 def gpt2_heldout_stats(model, tokenizer, n: int = 300) -> dict:
     """Next-token accuracy and perplexity on held-out synthetic English sentences."""
     rng = random.Random(SEED + 99)
-    sentences = []
-    while len(sentences) < n:
-        s = data.english_sentence(rng)
-        if data.is_heldout(s):
-            sentences.append(s)
+    sentences = [data.english_sentence(rng, heldout=True) for _ in range(n)]
     nll, correct, count = 0.0, 0, 0
     with torch.inference_mode():
         for s in sentences:
@@ -451,7 +447,7 @@ def train_t5(recipe: Recipe, flan: bool, make_example, sp_vocab: int, out: Path)
 def train_one(name: str, out: Path) -> dict:
     recipe = RECIPES[name]
     if name == "gpt2":
-        return train_decoder(recipe, gpt2_config, lambda rng: ("", data.english_sentence(rng)), name, out)
+        return train_decoder(recipe, gpt2_config, lambda rng: ("", data.english_sentence(rng, heldout=False)), name, out)
     if name == "phi-1_5":
         return train_decoder(recipe, phi_config, phi_example, name, out)
     if name == "t5-base":
