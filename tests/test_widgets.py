@@ -1,0 +1,324 @@
+"""The widgets of sections 4.2-4.4, driven from Python: buttons clicked, values set, state checked.
+
+Tiny random-init models (tests/conftest.py) stand in for the lesson's models, so every
+test runs in well under a second; what is checked is the bookkeeping, not the text quality.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import pytest
+import torch
+
+from dli_seq import widgets
+from dli_seq.widgets import (ALREADY_RUNNING, FINISHED, PROMPT_CHANGED, SETTINGS_CHANGED, GenerationStepper,
+                             kv_cache_timing, mask_explorer, token_label)
+
+SOURCE = "translate English to French: Hello World! How's it going?"
+
+
+@pytest.fixture
+def gpt2(tiny_models):
+    return tiny_models["gpt2"]
+
+
+@pytest.fixture
+def t5(tiny_models):
+    return tiny_models["t5-base"]
+
+
+def status(stepper) -> str:
+    return stepper.status.value
+
+
+def test_step_adds_one_token_and_one_cache_position(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=6)
+    prompt_len = len(tok.encode("Hello world,"))
+    assert s.generation.state.cache_length == prompt_len and not s.steps
+    views = [s.text_view.value]
+    for n in range(1, 4):
+        s.step_button.click()
+        assert len(s.steps) == n
+        assert s.generation.state.cache_length == prompt_len + n  # the chosen token is already read
+        assert s.text_view.value.count("class='dli-tok'") == prompt_len + n
+        assert "<sub" in s.text_view.value and str(s.steps[-1].token_id) in s.text_view.value
+        assert s.text_view.value != views[-1]
+        views.append(s.text_view.value)
+        assert f"<b>{prompt_len + n}</b> positions" in s.info.value and " ms" in s.info.value
+    # prompt tokens and generated tokens are styled differently
+    assert "prompt token" in s.text_view.value and "generated token 3" in s.text_view.value
+
+
+def test_candidates_are_the_next_steps_distribution(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "The cat", max_new_tokens=5, top_n=6)
+    for _ in range(3):
+        shown = list(s.candidates)
+        assert len(shown) == 6 and all(b.layout.display != "none" for b in s.buttons)
+        step = s.step()
+        assert [c[0] for c in shown] == [t[0] for t in step.top]
+        assert [c[2] for c in shown] == pytest.approx([t[2] for t in step.top], rel=1e-5)
+        assert step.token_id == shown[0][0]  # greedy takes the likeliest
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_clicking_candidate_k_makes_it_the_next_token(gpt2, k):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)
+    s.step()
+    wanted = s.candidates[k][0]
+    s.buttons[k].click()
+    assert s.steps[-1].token_id == wanted
+    assert s.generation.state.ids[-1].item() == wanted
+    assert len(s.steps) == 2
+
+
+def test_run_to_end_stops_at_max_new_tokens_then_step_is_refused(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=4)
+    s.run_button.click()
+    assert len(s.steps) == 4 and s.generation.done and s.steps[-1].finish_reason == "max_new_tokens"
+    assert "generation finished" in status(s)
+    assert all(b.layout.display == "none" for b in s.buttons) and not s.candidates
+    assert not s._running and not s.step_button.disabled
+    for press in (s.step_button.click, s.run_button.click):
+        press()
+        assert FINISHED in status(s)
+    assert len(s.steps) == 4
+
+
+def test_run_to_end_stops_at_eos(gpt2, monkeypatch):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=20)
+    real_next = s.generation.next
+    monkeypatch.setattr(s.generation, "next",  # the model says EOS at the third token
+                        lambda forced_id=None: real_next(tok.eos_token_id if len(s.steps) == 2 else forced_id))
+    s.run()
+    assert len(s.steps) == 3 and s.steps[-1].finish_reason == "eos"
+    assert "generation finished (eos)" in status(s)
+
+
+def test_pressing_run_twice_is_ignored_with_a_message(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)
+    messages, real_render = [], s._render
+
+    def render_and_press_again():  # a second press arrives while the loop is running
+        real_render()
+        if s._running and not messages:
+            assert s.run_button.disabled and s.step_button.disabled
+            s.run_button.click()
+            s.step_button.click()
+            s.buttons[0].click()
+            messages.append(status(s))
+    s._render = render_and_press_again
+    s.run_button.click()
+    assert messages == [f"<span style='color:#b00020'>{ALREADY_RUNNING}</span>"]
+    assert len(s.steps) == 5 and s.generation.done and not s._running
+
+
+def test_editing_the_prompt_mid_run_needs_reset(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)
+    s.step()
+    s.prompt_box.value = "Once upon a time"
+    assert PROMPT_CHANGED in status(s)
+    before = s.text_view.value
+    s.step_button.click()
+    s.buttons[0].click()
+    s.run_button.click()
+    assert len(s.steps) == 1 and s.text_view.value == before and PROMPT_CHANGED in status(s)
+    s.reset_button.click()
+    assert "ready" in status(s) and not s.steps
+    assert s.prompt_ids == tok.encode("Once upon a time")
+
+
+def test_changing_settings_mid_run_needs_reset_and_undo_clears_it(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)
+    s.step()
+    s.max_new.value = 3
+    assert SETTINGS_CHANGED in status(s)
+    s.step()
+    assert len(s.steps) == 1
+    s.max_new.value = 5
+    assert "as they were" in status(s)
+    s.step()
+    assert len(s.steps) == 2
+
+
+def test_sampling_controls_and_seed(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=6)
+    assert s.temperature.disabled  # greedy: the sampling controls do not apply
+    s.greedy.value = False
+    s.temperature.value, s.top_k.value, s.top_p.value, s.seed.value = 1.5, 5, 0.9, 7
+    assert not s.temperature.disabled
+    s.reset()
+    assert 0 < len(s.candidates) <= 5  # top-k=5 leaves at most five tokens with probability > 0
+    s.run()
+    first = [st.token_id for st in s.steps]
+    s.reset()
+    s.run()
+    assert [st.token_id for st in s.steps] == first
+
+
+def test_empty_prompt_and_bad_input_give_messages_not_exceptions(gpt2, t5):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "")
+    assert "prompt is empty" in status(s) and s.generation is None
+    for press in (s.step_button.click, s.run_button.click, lambda: s.buttons[0].click()):
+        press()
+        assert "press Reset" in status(s)
+    s.prompt_box.value = "Hi"
+    s.reset()
+    s.step(forced_id=10 ** 9)  # not a token of this model
+    assert "not a token id" in status(s) and not s.steps
+    s.choose(99)
+    assert "no candidate 99" in status(s)
+    model, tok = t5
+    s = GenerationStepper(model, tok, encoder_input="")
+    assert "needs encoder_input" in status(s)
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "t5-base", "flan-t5-large", "phi-1_5"])
+def test_every_architecture_steps_and_runs(tiny_models, arch):
+    model, tok = tiny_models[arch]
+    enc_dec = model.config.is_encoder_decoder
+    s = GenerationStepper(model, tok, "" if enc_dec else "Hello world,",
+                          encoder_input=SOURCE if enc_dec else None, max_new_tokens=4)
+    assert "ready" in status(s)
+    s.step()
+    s.choose(2)
+    s.run()
+    assert len(s.steps) <= 4 and s.generation.done
+    assert (s.encoder_box.layout.display != "none") == enc_dec
+    assert isinstance(s.widget, W.VBox) and "application/vnd.jupyter.widget-view+json" in s._repr_mimebundle_()
+
+
+def test_t5_cross_attention_rows_sum_to_one(t5):
+    model, tok = t5
+    before = model.config._attn_implementation
+    s = GenerationStepper(model, tok, encoder_input=SOURCE, max_new_tokens=5)
+    m = len(tok.encode(SOURCE))
+    assert s.generation.state.encoder_ids.numel() == m
+    assert len(s.attention) == model.config.num_decoder_layers
+    for _ in range(3):
+        for layer in range(model.config.num_decoder_layers):
+            s.layer.value = layer
+            row = s.cross_attention_row
+            assert row.shape == (m,) and float(row.sum()) == pytest.approx(1.0, abs=1e-4)
+            assert (row >= 0).all()
+            assert s.encoder_view.value.count("class='dli-tok'") == m
+        s.step()
+    assert model.config._attn_implementation == before  # eager only for the attention pass
+    views = set()
+    for layer in range(model.config.num_decoder_layers):
+        s.layer.value = layer
+        views.add(s.encoder_view.value)
+    assert len(views) == model.config.num_decoder_layers  # each layer has its own picture
+
+
+def test_cross_attention_is_the_current_decoder_step(t5):
+    model, tok = t5
+    s = GenerationStepper(model, tok, encoder_input=SOURCE, max_new_tokens=5)
+    s.step()
+    s.step()
+    ids = s.generation.state.ids  # <pad> + two generated tokens: the last one is the current step
+    assert ids.tolist() == s.prompt_ids + [st.token_id for st in s.steps]
+    original = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad():
+            out = model(encoder_outputs=(s.generation.state.encoder_hidden_states,), decoder_input_ids=ids[None],
+                        output_attentions=True)
+    finally:
+        model.set_attn_implementation(original)
+    expected = out.cross_attentions[s.layer.value][0, :, -1].mean(0)
+    assert torch.allclose(s.cross_attention_row, expected.detach(), atol=1e-5)
+
+
+def test_set_model_switches_between_decoder_only_and_encoder_decoder(gpt2, t5):
+    s = GenerationStepper(*gpt2, "Hello", max_new_tokens=3)
+    s.step()
+    s.encoder_box.value = SOURCE
+    s.prompt_box.value = ""
+    s.set_model(*t5)
+    assert s.encoder_box.layout.display != "none" and s.layer.options and "ready" in status(s)
+    assert s.prompt_box.description.startswith("Decoder prefix") and not s.steps
+    s.step()
+    s.set_model(*gpt2)
+    assert "prompt is empty" in status(s)
+
+
+def test_token_label_keeps_spaces_and_shows_partial_bytes(gpt2, t5):
+    model, tok = gpt2
+    assert [token_label(tok, i) for i in tok.encode(" ça va\n")] == [" \\xc3", "\\xa7", "a", " va", "↵"]
+    model, tok = t5
+    labels = [token_label(tok, i) for i in tok.encode("le monde", add_special_tokens=False)]
+    assert "".join(labels).strip() == "le monde"
+    assert token_label(tok, tok.eos_token_id) == "</s>"
+
+
+def test_mask_explorer_shapes():
+    fig = mask_explorer(None, "a b c d e", "x y z")
+    shapes = [ax.images[0].get_array().shape for ax in fig.axes]
+    assert shapes == [(5, 5), (3, 3), (3, 5)]  # m×m encoder, n×n decoder, n×m cross-attention
+    causal = fig.axes[1].images[0].get_array()
+    assert (causal == torch.tril(torch.ones(3, 3)).numpy()).all()
+    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == list("abcde")
+    assert [t.get_text() for t in fig.axes[2].get_yticklabels()] == list("xyz")
+    assert "3 × 5" in fig.axes[2].get_title()
+
+
+def test_mask_explorer_with_tokenizer_and_widget(t5):
+    _, tok = t5
+    fig = mask_explorer(tok, "Hello World!", "Bonjour le monde !")
+    m = len(tok.encode("Hello World!", add_special_tokens=False))
+    n = len(tok.encode("Bonjour le monde !", add_special_tokens=False))
+    assert fig.axes[2].images[0].get_array().shape == (n, m)
+    box = mask_explorer(tok, "Hello World!", "Bonjour", interactive=True)
+    assert isinstance(box, W.VBox)
+    source, target, message, out = box.children
+    assert box.figure.axes[2].images[0].get_array().shape[1] == m and not message.value
+    target.value = "Bonjour le monde !"
+    assert box.figure.axes[2].images[0].get_array().shape == (n, m)
+    source.value = ""
+    assert "non-empty" in message.value
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "t5-base"])
+def test_kv_cache_timing_returns_two_series(tiny_models, arch):
+    model, tok = tiny_models[arch]
+    enc_dec = model.config.is_encoder_decoder
+    result = kv_cache_timing(model, tok, "" if enc_dec else "Hello world, how are you",
+                             encoder_input=SOURCE if enc_dec else None, max_new_tokens=5)
+    assert len(result.naive_ms) == len(result.cached_ms) == len(result.positions) == 5
+    assert all(t > 0 for t in result.naive_ms + result.cached_ms)
+    assert result.positions == list(range(result.positions[0], result.positions[0] + 5))
+    ax = result.figure.axes[0]
+    assert len(ax.lines) == 2 and "cpu" in ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_kv_cache_timing_checks_its_arguments(gpt2):
+    model, tok = gpt2
+    with pytest.raises(ValueError, match="exceed the context"):
+        kv_cache_timing(model, tok, "Hello", max_new_tokens=500, plot=False)
+    with pytest.raises(ValueError, match="repeats"):
+        kv_cache_timing(model, tok, "Hello", max_new_tokens=3, repeats=0, plot=False)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        kv_cache_timing(model, tok, "", max_new_tokens=3, plot=False)
+
+
+def test_feed_chosen_token_matches_generation_internals(gpt2):
+    """Guards widgets' one reach into streaming.Generation (the deferred token)."""
+    model, tok = gpt2
+    from dli_seq.streaming import Generation
+
+    gen = Generation(model, tok, "Hello", max_new_tokens=3)
+    step = gen.next()
+    widgets._feed_chosen_token(gen)
+    assert gen.state.ids[-1].item() == step.token_id
+    gen.next()  # must not feed the token a second time
+    assert gen.state.ids.tolist() == tok.encode("Hello") + [step.token_id]
