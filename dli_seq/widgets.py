@@ -64,10 +64,16 @@ def token_label(tokenizer, token_id: int) -> str:
 
 
 def _span(text: str, background: str, title: str, token_id: int | None = None) -> str:
+    text = text.replace(" ", "␣") if text.isspace() else text  # a lone space would be invisible
     sub = "" if token_id is None else f"<sub style='color:#666;font-size:65%'>{token_id}</sub>"
     return (f"<span class='dli-tok' title='{html.escape(title, quote=True)}' style='background:{background};"
             f"white-space:pre;border-radius:3px;padding:1px 1px;margin:0 1px;line-height:2'>"
             f"{html.escape(text)}{sub}</span>")
+
+
+def _token_line(spans: list[str]) -> str:
+    """Spans in one wrapping line (<wbr>: a long text may break between tokens)."""
+    return "<div style='font-family:monospace;font-size:14px'>" + "<wbr>".join(spans) + "</div>"
 
 
 def tokens_html(tokenizer, ids, n_prompt: int = 0, probs=None) -> str:
@@ -81,7 +87,7 @@ def tokens_html(tokenizer, ids, n_prompt: int = 0, probs=None) -> str:
             p = probs[i - n_prompt] if probs is not None else None
             title = f"generated token {i - n_prompt + 1}, id {token_id}" + (f", p={p:.3f}" if p is not None else "")
             spans.append(_span(token_label(tokenizer, token_id), _GENERATED_BG[(i - n_prompt) % 2], title, token_id))
-    return "<div style='font-family:monospace;font-size:14px'>" + "".join(spans) + "</div>"
+    return _token_line(spans)
 
 
 def attention_html(tokenizer, ids, weights) -> str:
@@ -89,7 +95,7 @@ def attention_html(tokenizer, ids, weights) -> str:
     top = max(float(max(weights)), 1e-9)
     spans = [_span(token_label(tokenizer, t), f"rgba(230,120,0,{0.08 + 0.9 * float(w) / top:.3f})",
                    f"id {t}, attention {float(w):.3f}", t) for t, w in zip(ids, weights)]
-    return "<div style='font-family:monospace;font-size:14px'>" + "".join(spans) + "</div>"
+    return _token_line(spans)
 
 
 def _feed_chosen_token(generation: Generation) -> None:
@@ -493,6 +499,8 @@ def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, e
     def now() -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
+        elif device.type == "mps":
+            torch.mps.synchronize()
         return time.perf_counter()
 
     def naive() -> list[float]:  # the original lesson's loop: everything again, every step

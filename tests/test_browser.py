@@ -178,10 +178,13 @@ def test_stepper_steps_and_branches_in_jupyterlab(chromium_path, lab):
 
     url, token = lab
     blocked: list[str] = []
+    served = 0
 
     def only_localhost(route):
+        nonlocal served
         host = urlparse(route.request.url).hostname
         if host is None or host in LOCAL_HOSTS:
+            served += 1
             route.continue_()
         else:
             blocked.append(route.request.url)
@@ -232,4 +235,5 @@ def test_stepper_steps_and_branches_in_jupyterlab(chromium_path, lab):
             raise
         finally:
             browser.close()
+    assert served > 0  # the guard did see the page's requests
     assert not blocked, f"the page tried to reach other hosts: {blocked}"
