@@ -189,7 +189,7 @@ class GenerationStepper:
         self.reset_button.on_click(lambda _: self.reset())
         for control in self._controls().values():
             control.observe(self._on_edit, names="value")
-        self.layer.observe(lambda _: self._render(), names="value")
+        self.layer.observe(self._on_layer, names="value")
         self.greedy.observe(lambda _: self._sync_sampling_controls(), names="value")
         self.candidate_box = W.VBox([W.HBox([b, bar]) for b, bar in zip(self.buttons, self.bars)])
         self.widget = W.VBox([
@@ -308,6 +308,11 @@ class GenerationStepper:
             return None
         return PROMPT_CHANGED if {"prompt", "encoder_input"} & set(changed) else SETTINGS_CHANGED
 
+    @_guarded
+    def _on_layer(self, _change) -> None:
+        self._render()
+
+    @_guarded
     def _on_edit(self, _change) -> None:
         message = self._changed()
         if message:
