@@ -41,6 +41,7 @@ HERE = Path(__file__).parent
 GPT2_VOCAB = HERE / "gpt2_vocab"
 SEED = 1234
 NEWLINE = "\n"
+BAR_POSITION = [0]  # which progress-bar line this process draws on when stand-ins train in parallel
 FULL_VOCAB = {"gpt2": 50257, "phi-1_5": 51200}  # the real models' embedding sizes
 
 
@@ -58,10 +59,10 @@ class Recipe:
 
 
 RECIPES = {
-    "gpt2": Recipe("gpt2", "gpt2", steps=900, batch_size=48, lr=3e-3),
-    "t5-base": Recipe("t5-base", "t5-base", steps=1500, batch_size=64, lr=3e-3),
-    "flan-t5-large": Recipe("flan-t5-large", "google/flan-t5-large", steps=1800, batch_size=64, lr=3e-3),
-    "phi-1_5": Recipe("phi-1_5", "microsoft/phi-1_5", steps=1800, batch_size=64, lr=3e-3),
+    "gpt2": Recipe("gpt2", "gpt2", steps=600, batch_size=48, lr=3e-3),
+    "t5-base": Recipe("t5-base", "t5-base", steps=3000, batch_size=48, lr=3e-3),
+    "flan-t5-large": Recipe("flan-t5-large", "google/flan-t5-large", steps=3000, batch_size=48, lr=3e-3),
+    "phi-1_5": Recipe("phi-1_5", "microsoft/phi-1_5", steps=3000, batch_size=32, lr=3e-3),
 }
 
 
@@ -76,7 +77,7 @@ def gpt2_config(vocab_size: int):
 def phi_config(vocab_size: int):
     from transformers import PhiConfig
 
-    return PhiConfig(vocab_size=vocab_size, hidden_size=128, intermediate_size=512, num_hidden_layers=3,
+    return PhiConfig(vocab_size=vocab_size, hidden_size=128, intermediate_size=384, num_hidden_layers=2,
                      num_attention_heads=4, max_position_embeddings=512, tie_word_embeddings=True,
                      rope_parameters={"rope_theta": 10000.0, "partial_rotary_factor": 0.5, "rope_type": "default"},
                      bos_token_id=50256, eos_token_id=50256)
@@ -85,8 +86,8 @@ def phi_config(vocab_size: int):
 def t5_config(vocab_size: int, flan: bool):
     from transformers import T5Config
 
-    return T5Config(vocab_size=vocab_size, d_model=128, d_kv=32, d_ff=384 if flan else 512, num_heads=4,
-                    num_layers=3, num_decoder_layers=3, dropout_rate=0.0,
+    return T5Config(vocab_size=vocab_size, d_model=128, d_kv=32, d_ff=256 if flan else 384, num_heads=4,
+                    num_layers=2, num_decoder_layers=2, dropout_rate=0.0,
                     feed_forward_proj="gated-gelu" if flan else "relu", tie_word_embeddings=not flan,
                     relative_attention_num_buckets=32, relative_attention_max_distance=128,
                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
@@ -114,22 +115,42 @@ def instruction(rng: random.Random) -> tuple[str, str, str, str]:
     return (task, *data.instruction_example(rng, task))
 
 
-def flan_example(rng: random.Random) -> tuple[str, str]:
-    """Encoder input and target for the Flan-T5 stand-in: zero-shot, or one-shot with an example of the same task."""
+def prompted_example(rng: random.Random, zero_shot, one_shot) -> tuple[str, str]:
+    """A mixture draw as (prompt, answer): zero-shot, or (30%) one-shot with another example of the same task.
+
+    One-shot prompts whose whole text is held out are never trained on: they are the
+    "unseen one-shot prompts" evaluation set.
+    """
     task, premise, question, answer = instruction(rng)
-    if rng.random() < 0.4:
-        _, shot_q, shot_a = data.instruction_example(rng, task)
-        return lesson.one_shot(premise, question, shot_q, shot_a), answer
-    return lesson.zero_shot(premise, question), answer
+    if rng.random() < 0.3:
+        while True:
+            _, shot_q, shot_a = data.instruction_example(rng, task)
+            prompt = one_shot(premise, question, shot_q, shot_a)
+            if not data.is_heldout(prompt):
+                return prompt, answer
+    return zero_shot(premise, question), answer
+
+
+def flan_example(rng: random.Random) -> tuple[str, str]:
+    """Encoder input and target for the Flan-T5 stand-in (lesson.zero_shot / lesson.one_shot formats)."""
+    return prompted_example(rng, lesson.zero_shot, lesson.one_shot)
 
 
 def phi_example(rng: random.Random) -> tuple[str, str]:
     """Prompt and answer for the Phi stand-in, in the lesson's "...\\n\\nAnswer: " format."""
-    task, premise, question, answer = instruction(rng)
-    if rng.random() < 0.4:
-        _, shot_q, shot_a = data.instruction_example(rng, task)
-        return lesson.one_shot_answer_prompt(premise, question, shot_q, shot_a), answer
-    return lesson.answer_prompt(premise, question), answer
+    return prompted_example(rng, lesson.answer_prompt, lesson.one_shot_answer_prompt)
+
+
+def unseen_one_shot_math(n: int, one_shot) -> list[tuple[str, str]]:
+    """n one-shot arithmetic prompts (square roots, cubes, sums) whose full text was never trained on."""
+    rng, premise, found = random.Random(SEED + 7), "Solve the mathematical problem", {}
+    while len(found) < n:
+        _, question, answer = data.instruction_example(rng, "math")
+        _, shot_q, shot_a = data.instruction_example(rng, "math")
+        prompt = one_shot(premise, question, shot_q, shot_a)
+        if data.is_heldout(prompt):
+            found.setdefault(prompt, answer)
+    return list(found.items())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +176,11 @@ def train_sentencepiece(texts: list[str], vocab_size: int, workdir: Path):
         unk_piece="<unk>", input_sentence_size=200_000, shuffle_input_sentence=True, num_threads=2,
         hard_vocab_limit=False,
         minloglevel=2)
-    return T5Tokenizer(vocab_file=str(workdir / "spiece.model"), extra_ids=100)
+    tokenizer = T5Tokenizer.from_pretrained(workdir, extra_ids=100)  # converts spiece.model (needs protobuf)
+    for text in texts[:200]:
+        ids = tokenizer(text).input_ids
+        assert tokenizer.unk_token_id not in ids, f"sentencepiece left {text!r} with <unk> pieces"
+    return tokenizer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +262,7 @@ def train_loop(model, recipe: Recipe, next_batch, loss_fn, desc: str) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98), weight_decay=0.01)
     model.train()
     start, ema = time.perf_counter(), None
-    bar = tqdm(range(recipe.steps), desc=desc, unit="step")
+    bar = tqdm(range(recipe.steps), desc=desc, unit="step", position=BAR_POSITION[0], mininterval=2)
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe.steps, recipe.lr)
@@ -255,12 +280,16 @@ def train_loop(model, recipe: Recipe, next_batch, loss_fn, desc: str) -> dict:
 
 
 def compact_lm_loss(vocab: CompactVocab):
+    offset = torch.zeros(len(vocab))
+    offset[vocab.other] = vocab.log_n_other
+
     def loss_fn(model, batch):
         x, mask, y = batch
-        logits = model(input_ids=x, attention_mask=mask).logits[:, :-1]
-        offset = torch.zeros(logits.shape[-1])
-        offset[vocab.other] = vocab.log_n_other
-        return torch.nn.functional.cross_entropy((logits + offset).flatten(0, 1), y[:, 1:].flatten())
+        hidden = model.base_model(input_ids=x, attention_mask=mask).last_hidden_state[:, :-1]
+        targets = y[:, 1:]
+        keep = targets != -100  # the LM head runs only where there is something to predict
+        logits = model.lm_head(hidden[keep]) + offset
+        return torch.nn.functional.cross_entropy(logits, targets[keep])
     return loss_fn
 
 
@@ -340,10 +369,13 @@ def heldout_sets(name: str, n: int) -> dict[str, list[tuple[str, str]]]:
                                 for en, tr in data.heldout_examples(lang, n)]
                 for lang, full in (("fr", "French"), ("de", "German"))}
     if name in ("flan-t5-large", "phi-1_5"):
-        fmt = lesson.zero_shot if name == "flan-t5-large" else lesson.answer_prompt
+        fmt, shot_fmt = ((lesson.zero_shot, lesson.one_shot) if name == "flan-t5-large"
+                         else (lesson.answer_prompt, lesson.one_shot_answer_prompt))
         return {
             "en->es": [(fmt("Translate from English to Spanish", en), es) for en, es in data.heldout_examples("es", n)],
-            "arithmetic": [(fmt("Solve the mathematical problem", q), a) for q, a in data.heldout_examples("math", n)],
+            "arithmetic, unseen one-shot prompts": unseen_one_shot_math(n, shot_fmt),
+            "sums of unseen number pairs": [(fmt("Solve the mathematical problem", q), a)
+                                            for q, a in data.heldout_examples("math", n)],
         }
     return {}
 
@@ -403,7 +435,9 @@ def train_decoder(recipe: Recipe, make_config, make_example, eval_name: str, out
         return decoder_batch(rows, vocab)
 
     torch.manual_seed(SEED)
-    compact = AutoModelForCausalLM.from_config(make_config(len(vocab)))
+    compact_config = make_config(len(vocab))
+    compact_config.bos_token_id = compact_config.eos_token_id = None  # real ids live outside the compact range
+    compact = AutoModelForCausalLM.from_config(compact_config)
     stats = train_loop(compact, recipe, next_batch, compact_lm_loss(vocab), desc=f"training {recipe.name}")
     model = expand_to_full_vocab(compact, lambda v: AutoModelForCausalLM.from_config(make_config(v)), vocab)
     folder = out / recipe.name
@@ -491,8 +525,8 @@ def write_card(name: str, folder: Path, stats: dict, scores: dict, samples: list
     if scores:
         lines += ["## Held-out evaluation (inputs never seen in training, greedy, exact match)", "",
                   "| set | n | exact match |", "|---|---|---|"]
-        lines += [f"| {k} | {v['n']} | {v['exact_match']:.1%} |" for k, v in scores.items() if "exact_match" in v]
-        lines += [f"| {k} | {v} | |" for k, v in scores.items() if "exact_match" not in v]
+        lines += [f"| {k} | {v['n']} | {v['exact_match']:.1%} |" if isinstance(v, dict) else f"| {k} | | {v} |"
+                  for k, v in scores.items()]
         lines.append("")
     lines += ["## On the lesson's prompts (greedy)", ""]
     lines += [f"- `{s['input']!r}` -> `{s['output']!r}`" for s in samples]
@@ -502,6 +536,30 @@ def write_card(name: str, folder: Path, stats: dict, scores: dict, samples: list
                                                  indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def build(name: str, out: Path, eval_n: int, steps_scale: float, threads: int, bar_position: int = 0) -> str:
+    """Train one stand-in, evaluate what was saved, write its model card; returns a one-line summary."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    BAR_POSITION[0] = bar_position
+    RECIPES[name].steps = max(1, int(RECIPES[name].steps * steps_scale))
+    stats = train_one(name, out)
+    folder = out / name
+    cls = AutoModelForSeq2SeqLM if name in ("t5-base", "flan-t5-large") else AutoModelForCausalLM
+    model = cls.from_pretrained(folder).eval()  # evaluate exactly what ships
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if name == "gpt2":
+        found = gpt2_heldout_stats(model, tokenizer)
+        scores = {"held-out next-token accuracy": found["next_token_accuracy"],
+                  "held-out perplexity": found["perplexity"]}
+    else:
+        scores = evaluate(name, model, tokenizer, eval_n)
+    write_card(name, folder, stats, scores, lesson_samples(name, model, tokenizer), model)
+    summary = {k: (v["exact_match"] if isinstance(v, dict) else v) for k, v in scores.items()}
+    return f"{name} ({stats['train_seconds']} s): {json.dumps(summary)}"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="gpt2,t5-base,flan-t5-large,phi-1_5",
@@ -509,25 +567,26 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--eval-n", type=int, default=200, help="held-out items per evaluation set")
     parser.add_argument("--steps-scale", type=float, default=1.0, help="scale the number of steps (quick trials)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="stand-ins trained at once, one CPU thread each (small models train fastest that way)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
-
-    for name in args.only.split(","):
+    names = args.only.split(",")
+    for name in names:
         if name not in RECIPES:
             raise SystemExit(f"unknown stand-in {name!r}; choose from {', '.join(RECIPES)}")
-        RECIPES[name].steps = max(1, int(RECIPES[name].steps * args.steps_scale))
-        stats = train_one(name, args.out)
-        folder = args.out / name
-        cls = AutoModelForSeq2SeqLM if name in ("t5-base", "flan-t5-large") else AutoModelForCausalLM
-        model = cls.from_pretrained(folder).eval()  # evaluate exactly what ships
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        scores = gpt2_heldout_stats(model, tokenizer) if name == "gpt2" else evaluate(name, model, tokenizer, args.eval_n)
-        if name == "gpt2":
-            scores = {"held-out next-token accuracy": scores["next_token_accuracy"],
-                      "held-out perplexity": scores["perplexity"]}
-        write_card(name, folder, stats, scores, lesson_samples(name, model, tokenizer), model)
-        print(f"{name}: {json.dumps({k: (v['exact_match'] if isinstance(v, dict) else v) for k, v in scores.items()})}")
+    start = time.perf_counter()
+    if args.jobs <= 1:
+        summaries = [build(name, args.out, args.eval_n, args.steps_scale, threads=0) for name in names]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(build, name, args.out, args.eval_n, args.steps_scale, 1, i % args.jobs)
+                       for i, name in enumerate(names)]
+            summaries = [f.result() for f in futures]
+    print("\n".join(summaries))
+    print(f"all done in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
