@@ -1,0 +1,274 @@
+"""Streaming generation (sections 4.2, 4.4, 4.5): exact incremental text, sampling, stops, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dli_seq.streaming import (Generation, StopStrings, TextDecoder, generate_text, get_token_generator,
+                               stream, stream_steps)
+
+from conftest import ARCHS
+
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Text that stresses the detokenizer: accents, CJK, emoji (4-byte UTF-8, ZWJ sequences), mixed scripts.
+MIXED = st.text(alphabet=st.one_of(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)),
+    st.sampled_from(list("éàüßçñ日本語中文你好世界こんにちは한국어Привет🙂👍🏽👨‍👩‍👧🎉∑≠ \n\t.,!?'")),
+), max_size=40)
+
+
+def pieces_for(tokenizer, ids, prompt_ids=(), use_decode_stream=True) -> list[str]:
+    """Feed ids one by one, as generation does, and return the pieces (the last one is the flush)."""
+    decoder = TextDecoder(tokenizer, prompt_ids, use_decode_stream=use_decode_stream)
+    return [decoder.add(i) for i in ids] + [decoder.flush()]
+
+
+def check_exact(tokenizer, ids, prompt_ids=(), use_decode_stream=True):
+    pieces = pieces_for(tokenizer, ids, prompt_ids, use_decode_stream)
+    before = tokenizer.decode(list(prompt_ids), skip_special_tokens=True)
+    after = tokenizer.decode(list(prompt_ids) + list(ids), skip_special_tokens=True)
+    assert after.startswith(before)
+    assert "".join(pieces) == after[len(before):]
+    if not prompt_ids:
+        assert "".join(pieces) == tokenizer.decode(ids, skip_special_tokens=True)
+
+
+@pytest.fixture(params=["gpt2", "t5"])
+def tokenizer(request, gpt2_tokenizer, t5_tokenizer):
+    return gpt2_tokenizer if request.param == "gpt2" else t5_tokenizer
+
+
+@pytest.mark.parametrize("use_decode_stream", [True, False], ids=["DecodeStream", "re-decode"])
+@PROPERTY
+@given(text=MIXED)
+def test_pieces_join_to_decode_of_encoded_text(tokenizer, use_decode_stream, text):
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    check_exact(tokenizer, ids, use_decode_stream=use_decode_stream)
+    # A piece never shows U+FFFD for a character that is merely incomplete so far.
+    if "\ufffd" not in tokenizer.decode(ids, skip_special_tokens=True):
+        assert not any("\ufffd" in p for p in pieces_for(tokenizer, ids, use_decode_stream=use_decode_stream))
+
+
+@pytest.mark.parametrize("use_decode_stream", [True, False], ids=["DecodeStream", "re-decode"])
+@PROPERTY
+@given(data=st.data())
+def test_pieces_join_to_decode_of_arbitrary_ids(tokenizer, use_decode_stream, data):
+    """Any id sequence (lone UTF-8 bytes, special tokens, sentinels), with and without a prompt."""
+    vocab = len(tokenizer)
+    special = st.sampled_from(tokenizer.all_special_ids)
+    ids = data.draw(st.lists(st.one_of(st.integers(0, vocab - 1), special), max_size=30))
+    prompt = data.draw(st.sampled_from([(), tuple(tokenizer.encode("Le chat", add_special_tokens=False)),
+                                        (tokenizer.pad_token_id or 0,)]))
+    check_exact(tokenizer, ids, prompt, use_decode_stream)
+
+
+def test_multibyte_characters_wait_until_complete(gpt2_tokenizer):
+    ids = gpt2_tokenizer.encode(" 日本語 🙂👍🏽")
+    pieces = pieces_for(gpt2_tokenizer, ids)
+    assert len(ids) > 5 and "" in pieces  # some tokens are only part of a character...
+    assert not any("\ufffd" in p for p in pieces)  # ...and no half character is ever shown
+    assert "".join(pieces) == " 日本語 🙂👍🏽"
+
+
+def test_lone_byte_at_the_end_is_flushed(gpt2_tokenizer):
+    lone = gpt2_tokenizer.convert_tokens_to_ids("ï")  # byte 0xEF alone: never a complete character
+    ids = gpt2_tokenizer.encode("ok") + [lone]
+    pieces = pieces_for(gpt2_tokenizer, ids)
+    assert pieces == ["ok", "", "\ufffd"]  # held back while it might still complete, flushed at the end
+    assert "".join(pieces) == gpt2_tokenizer.decode(ids)
+
+
+def test_t5_decoder_prefix_keeps_the_space(t5_tokenizer):
+    prompt = [0] + t5_tokenizer.encode("Le", add_special_tokens=False)
+    ids = t5_tokenizer.encode("chat", add_special_tokens=False)
+    assert "".join(pieces_for(t5_tokenizer, ids, prompt)) == " chat"
+
+
+# ---- stop strings ---------------------------------------------------------------------------
+
+@PROPERTY
+@given(text=st.text("ab\nc", max_size=30), cuts=st.lists(st.integers(0, 30), max_size=8),
+       stops=st.lists(st.text("ab\nc", min_size=1, max_size=3), min_size=1, max_size=3))
+def test_stop_strings_cut_right_before_the_first_match(text, cuts, stops):
+    bounds = sorted({0, len(text), *[min(c, len(text)) for c in cuts]})
+    stop, shown = StopStrings(stops), ""
+    for a, b in zip(bounds, bounds[1:]):
+        piece, stopped = stop.feed(text[a:b])
+        shown += piece
+        if stopped:
+            break
+    else:
+        shown += stop.flush()
+    first = min((text.find(s) for s in stops if s in text), default=len(text))
+    assert shown == text[:first]
+
+
+def test_stop_string_ends_generation(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    full = generate_text(model, tok, "Hello world,", max_new_tokens=12)
+    stop = full[5:9]  # crosses token boundaries in the middle of the text
+    steps = list(stream_steps(model, tok, "Hello world,", max_new_tokens=12, stop_strings=stop))
+    assert "".join(s.text for s in steps) == full[:full.find(stop)]
+    assert steps[-1].finish_reason == "stop_string" and len(steps) < 12
+    assert generate_text(model, tok, "Hello world,", max_new_tokens=12, stop_strings=["zzz", stop]) == full[:full.find(stop)]
+    assert generate_text(model, tok, "Hello world,", max_new_tokens=12, stop_strings=["\u2603"]) == full
+
+
+# ---- generation -----------------------------------------------------------------------------
+
+def _inputs(model, tok):
+    if model.config.is_encoder_decoder:
+        text = "translate English to French: Hello World!"
+        return dict(encoder_input=text), torch.tensor([tok.encode(text)]), 1
+    return dict(prompt="Hello world,"), torch.tensor([tok.encode("Hello world,")]), 3
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_stream_matches_generate_and_decode(tiny_models, arch):
+    model, tok = tiny_models[arch]
+    kwargs, ids, skip = _inputs(model, tok)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        steps = list(stream_steps(model, tok, max_new_tokens=16, **kwargs))
+    expected = model.generate(ids, do_sample=False, max_new_tokens=16)[0, skip:].tolist()
+    new = [s.token_id for s in steps]
+    assert new == expected
+    assert "".join(s.text for s in steps) == tok.decode(new, skip_special_tokens=True)
+    assert [s.index for s in steps] == list(range(len(steps)))
+    start = steps[0].cache_length
+    assert [s.cache_length for s in steps] == list(range(start, start + len(steps)))
+    for s in steps:
+        assert 0.0 <= s.prob <= 1.0 and s.elapsed_s > 0 and len(s.top) == 5
+        assert [p for _, _, p in s.top] == sorted((p for _, _, p in s.top), reverse=True)
+        assert s.top[0][0] == s.token_id  # greedy picks the top alternative
+    assert steps[-1].finish_reason in ("eos", "max_new_tokens")
+
+
+def test_sampling_is_reproducible_with_a_seed(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    def run(**kw):
+        return [s.token_id for s in stream_steps(model, tok, "Hello", max_new_tokens=10, do_sample=True, **kw)]
+    assert run(seed=7) == run(seed=7)
+    assert run(seed=7) != run(seed=8)
+    assert run(seed=7, temperature=0.7, top_k=50, top_p=0.9) == run(seed=7, temperature=0.7, top_k=50, top_p=0.9)
+    greedy = [s.token_id for s in stream_steps(model, tok, "Hello", max_new_tokens=10)]
+    assert run(seed=3, top_k=1) == greedy
+    steps = list(stream_steps(model, tok, "Hello", max_new_tokens=5, do_sample=True, seed=1, top_k=3))
+    assert all(len([p for _, _, p in s.top if p > 0]) == 3 for s in steps)  # top-k is applied before probabilities
+
+
+def test_eos_ends_generation_and_adds_no_text(tiny_models):
+    model, tok = tiny_models["t5-base"]
+    force = {2: tok.eos_token_id}.get
+    steps = list(stream_steps(model, tok, encoder_input="Hello", max_new_tokens=10, force=force))
+    assert len(steps) == 3 and steps[-1].token_id == tok.eos_token_id and steps[-1].finish_reason == "eos"
+    assert steps[-1].text == "" or "</s>" not in steps[-1].text
+    more = list(stream_steps(model, tok, encoder_input="Hello", max_new_tokens=10, force=force, eos=False))
+    assert len(more) == 10 and more[2].token_id == tok.eos_token_id
+
+
+def test_forced_tokens_branch_the_generation(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    gen = Generation(model, tok, "Hello world,", max_new_tokens=4)
+    first = gen.next(forced_id=tok.encode(" cat")[0])
+    assert first.token_id == tok.encode(" cat")[0] and first.text == " cat"
+    assert gen.state.cache_length == first.cache_length  # the chosen token is fed lazily...
+    gen.feed()
+    assert gen.state.cache_length == first.cache_length + 1  # ...or at once, for a widget's candidates
+    assert gen.next().cache_length == first.cache_length + 1
+    while not gen.done:
+        gen.next()
+    assert gen.text == tok.decode(gen.new_ids) and len(gen.new_ids) == 4
+    with pytest.raises(RuntimeError, match="finished"):
+        gen.next()
+
+
+def test_closing_a_stream_early_leaves_nothing_behind(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    pieces = stream(model, tok, "Hello world,", max_new_tokens=20)
+    first = next(pieces)
+    pieces.close()
+    with pytest.raises(StopIteration):
+        next(pieces)
+    full = generate_text(model, tok, "Hello world,", max_new_tokens=20)
+    assert full.startswith(first)
+
+
+@pytest.mark.parametrize("arch", ["t5-base", "phi-1_5"])
+def test_lesson_token_generator(tiny_models, arch):
+    model, tok = tiny_models[arch]
+    streamer = get_token_generator(model, tok, max_tokens=12)
+    if model.config.is_encoder_decoder:
+        text = "translate English to French: Hello World! How's it going?"
+        pieces = list(streamer(encoder_input=text))
+        assert pieces == list(streamer(encoder_input=text + "</s>"))  # the original wrote </s> by hand
+        assert "".join(pieces) == generate_text(model, tok, encoder_input=text, max_new_tokens=12)
+        prefixed = "".join(streamer(encoder_input=text, decoder_input="Bonjour"))
+        assert prefixed == generate_text(model, tok, "Bonjour", encoder_input=text, max_new_tokens=12)
+    else:
+        prompt = "Translate from English to Spanish: The book is on the table.\n\nAnswer: "
+        pieces = list(streamer(decoder_input=prompt))
+        assert "".join(pieces) == generate_text(model, tok, prompt, max_new_tokens=12)
+        pipeline_like = type("Pipe", (), {"model": model, "tokenizer": tok})()
+        assert list(get_token_generator(pipeline_like, max_tokens=12)(decoder_input=prompt)) == pieces
+        assert "\n" not in "".join(streamer(decoder_input=prompt, stop_strings="\n"))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(prompt=""), ValueError, "empty"),
+    (dict(prompt="Hi", encoder_input="source"), ValueError, "decoder-only"),
+    (dict(prompt="Hi", max_new_tokens=0), ValueError, "max_new_tokens"),
+    (dict(prompt="Hi", max_new_tokens=2.5), ValueError, "max_new_tokens"),
+    (dict(prompt="Hi", temperature=0), ValueError, "temperature"),
+    (dict(prompt="Hi", top_p=0.0), ValueError, "top_p"),
+    (dict(prompt="Hi", top_p=1.5), ValueError, "top_p"),
+    (dict(prompt="Hi", top_k=0), ValueError, "top_k"),
+    (dict(prompt="Hi", stop_strings=["\n", 3]), TypeError, "stop_strings"),
+    (dict(prompt="Hi", stop_strings=[""]), TypeError, "stop_strings"),
+    (dict(prompt=b"Hi"), TypeError, "strings"),
+    (dict(prompt="word " * 100), ValueError, "context"),
+    (dict(prompt="word " * 90, max_new_tokens=10), ValueError, "context"),
+])
+def test_bad_input_fails_at_once_with_a_clear_message(tiny_models, kwargs, error, match):
+    model, tok = tiny_models["gpt2"]
+    with pytest.raises(error, match=match):
+        stream_steps(model, tok, **kwargs)  # no iteration needed: errors come before anything runs
+
+
+def test_encoder_decoder_needs_encoder_input(tiny_models):
+    model, tok = tiny_models["flan-t5-large"]
+    with pytest.raises(ValueError, match="encoder_input"):
+        stream(model, tok, "Bonjour")
+    assert generate_text(model, tok, encoder_input="word " * 300, max_new_tokens=2) is not None  # no hard limit
+
+
+def test_bos_prompt_starts_from_nothing(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    steps = list(stream_steps(model, tok, tok.bos_token, max_new_tokens=3))
+    assert steps[0].cache_length == 1
+
+
+STANDINS = {"gpt2": "gpt2", "t5-base": "t5-base", "flan-t5-large": "google/flan-t5-large", "phi-1_5": "microsoft/phi-1_5"}
+
+
+@pytest.mark.parametrize("folder", list(STANDINS))
+def test_standin_stream_matches_generate(folder, monkeypatch):
+    from dli_seq import models
+
+    if not (models.STANDIN_DIR / folder / "config.json").is_file():
+        pytest.skip(f"stand-in dli_seq/standins/{folder} is not trained yet")
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    model, tok = models.load(STANDINS[folder], device="cpu", quiet=True)
+    kwargs, ids, skip = _inputs(model, tok)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        steps = list(stream_steps(model, tok, max_new_tokens=16, **kwargs))
+    expected = model.generate(ids, do_sample=False, max_new_tokens=16)[0, skip:].tolist()
+    assert [s.token_id for s in steps] == expected
+    assert "".join(s.text for s in steps) == tok.decode(expected, skip_special_tokens=True)
