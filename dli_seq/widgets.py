@@ -98,19 +98,6 @@ def attention_html(tokenizer, ids, weights) -> str:
     return _token_line(spans)
 
 
-def _feed_chosen_token(generation: Generation) -> None:
-    """Feed the token ``next()`` just chose, so ``scores()`` is the NEXT token's distribution.
-
-    ``Generation.next`` feeds its token to the model at the start of the following call; the
-    stepper shows the next token's candidates before the learner picks, so it feeds it now.
-    """
-    if not hasattr(generation, "_pending"):
-        raise RuntimeError("streaming.Generation has no _pending any more: update widgets._feed_chosen_token.")
-    if generation._pending is not None:
-        decode_step(generation.state, generation._pending)
-        generation._pending = None
-
-
 @torch.inference_mode()
 def cross_attention(model, state) -> list[torch.Tensor]:
     """Per decoder layer: how the LAST decoder position attends to each encoder token, head-averaged (4.4).
@@ -338,7 +325,7 @@ class GenerationStepper:
         started = time.perf_counter()
         step = self.generation.next(forced_id)
         if not self.generation.done:
-            _feed_chosen_token(self.generation)
+            self.generation.feed()  # the stepper shows the NEXT token's candidates before a pick
         self.step_ms.append(1000 * (time.perf_counter() - started))
         self.steps.append(step)
         if self.generation.done:

@@ -311,14 +311,14 @@ def test_kv_cache_timing_checks_its_arguments(gpt2):
         kv_cache_timing(model, tok, "", max_new_tokens=3, plot=False)
 
 
-def test_feed_chosen_token_matches_generation_internals(gpt2):
-    """Guards widgets' one reach into streaming.Generation (the deferred token)."""
+def test_generation_feed_prepares_the_next_tokens_candidates(gpt2):
+    """The stepper calls Generation.feed() after each step to show the next token's candidates."""
     model, tok = gpt2
     from dli_seq.streaming import Generation
 
     gen = Generation(model, tok, "Hello", max_new_tokens=3)
     step = gen.next()
-    widgets._feed_chosen_token(gen)
+    gen.feed()
     assert gen.state.ids[-1].item() == step.token_id
     gen.next()  # must not feed the token a second time
     assert gen.state.ids.tolist() == tok.encode("Hello") + [step.token_id]
