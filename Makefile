@@ -41,16 +41,21 @@ browser-deps:
 # Unit tests, then nbval over the committed notebooks (their stored outputs must reproduce,
 # modulo tests/nbval_sanitize.cfg). No notebooks yet is not a failure; a failing notebook is.
 test: $(STAMP) browser-deps
-	DLI_SEQ_MODELS=offline $(PY) -m pytest tests
+	DLI_SEQ_MODELS=offline OMP_NUM_THREADS=1 $(PY) -m pytest tests
 	@if find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | grep -q .; then \
 		echo "DLI_SEQ_MODELS=offline $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider"; \
-		DLI_SEQ_MODELS=offline $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider; \
+		DLI_SEQ_MODELS=offline OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider; \
 	else \
 		echo "No notebooks under notebooks/ yet: skipping nbval."; \
 	fi
 
+# On a CUDA machine: the generation-core tests, then every notebook executed under nbval in
+# lax mode (real models from the local cache give other text than the stand-ins' stored outputs).
+# Not yet recorded on a GPU (see tests/README.md).
 test-gpu: $(STAMP)
-	DLI_SEQ_DEVICE=cuda $(PY) -m pytest tests -m "gpu or not browser" --nbval notebooks
+	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False')"
+	$(PY) -m pytest tests/test_decoding.py tests/test_streaming.py tests/test_models.py
+	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
 
 figures: $(STAMP)
 	$(PY) tools/make_figures.py
