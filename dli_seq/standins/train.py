@@ -60,7 +60,7 @@ class Recipe:
 
 RECIPES = {
     "gpt2": Recipe("gpt2", "gpt2", steps=600, batch_size=48, lr=3e-3),
-    "t5-base": Recipe("t5-base", "t5-base", steps=3000, batch_size=48, lr=3e-3),
+    "t5-base": Recipe("t5-base", "t5-base", steps=5000, batch_size=48, lr=3e-3),
     "flan-t5-large": Recipe("flan-t5-large", "google/flan-t5-large", steps=3000, batch_size=48, lr=3e-3),
     "phi-1_5": Recipe("phi-1_5", "microsoft/phi-1_5", steps=3000, batch_size=32, lr=3e-3),
 }
@@ -86,8 +86,9 @@ def phi_config(vocab_size: int):
 def t5_config(vocab_size: int, flan: bool):
     from transformers import T5Config
 
-    return T5Config(vocab_size=vocab_size, d_model=128, d_kv=32, d_ff=256 if flan else 384, num_heads=4,
-                    num_layers=2, num_decoder_layers=2, dropout_rate=0.0,
+    layers = 2 if flan else 3
+    return T5Config(vocab_size=vocab_size, d_model=128, d_kv=32, d_ff=256 if flan else 512, num_heads=4,
+                    num_layers=layers, num_decoder_layers=layers, dropout_rate=0.0,
                     feed_forward_proj="gated-gelu" if flan else "relu", tie_word_embeddings=not flan,
                     relative_attention_num_buckets=32, relative_attention_max_distance=128,
                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
