@@ -107,6 +107,7 @@ def test_load_refuses_pickle_only_weights(monkeypatch, tmp_path, tiny_gpt2_folde
     GPT2Tokenizer.from_pretrained(tiny_gpt2_folder).save_pretrained(folder)
     assert not list(folder.glob("*.safetensors"))
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(folder.parent))
+    monkeypatch.setenv("DLI_SEQ_MODELS", "auto")
     with pytest.raises(models.ModelLoadError, match="Could not load 'gpt2'"):
         models.load("gpt2", device="cpu")
 
