@@ -211,12 +211,20 @@ def test_stepper_steps_and_branches_in_jupyterlab(chromium_path, lab):
             before = text.inner_text()
             assert "Hello" in before
 
+            titles = "els => els.map(e => e.title)"
+            shown_before = candidates.evaluate_all(titles)
             page.locator("button.dli-stepper-step").click()
             expect(status).to_contain_text("token 1", timeout=20_000)
             after_step = text.inner_text()
             assert after_step != before
-
-            third = candidates.nth(2)
+            # The candidate buttons are rebuilt for the next token after the status line changes:
+            # wait for the new ones, then read and click the same element.
+            for _ in range(80):
+                if candidates.evaluate_all(titles) != shown_before:
+                    break
+                page.wait_for_timeout(250)
+            _wait_for_idle_kernel(page, url, token)
+            third = candidates.nth(2).element_handle()
             chosen_id = third.get_attribute("title")  # "id 1234", the candidate's tooltip
             third.click()
             expect(status).to_contain_text("token 2", timeout=20_000)
