@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	@echo "JupyterLab listens on 127.0.0.1 only; open the URL with ?token=... printed below."
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Extra options, e.g. make course COURSE_ARGS="--notebooks 'my/*.ipynb' --timeout 1200"
 COURSE_ARGS ?=
