@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 
 import pytest
+
+from dli_seq.models import REGISTRY
 import torch
 from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -262,15 +264,14 @@ def test_bos_prompt_starts_from_nothing(tiny_models):
     assert steps[0].cache_length == 1
 
 
-STANDINS = {"gpt2": "gpt2", "t5-base": "t5-base", "flan-t5-large": "google/flan-t5-large", "phi-1_5": "microsoft/phi-1_5"}
+# the shipped stand-ins, by folder name -> lesson model id (from the registry, not a copy of it)
+STANDINS = {spec.standin: hub_id for hub_id, spec in REGISTRY.items()}
 
 
 @pytest.mark.parametrize("folder", list(STANDINS))
 def test_standin_stream_matches_generate(folder, monkeypatch):
     from dli_seq import models
 
-    if not (models.STANDIN_DIR / folder / "config.json").is_file():
-        pytest.skip(f"stand-in dli_seq/standins/{folder} is not trained yet")
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
     model, tok = models.load(STANDINS[folder], device="cpu", quiet=True)
     kwargs, ids, skip = _inputs(model, tok)
