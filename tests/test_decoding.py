@@ -5,10 +5,9 @@ from __future__ import annotations
 import warnings
 
 import pytest
-
-from dli_seq.models import REGISTRY
 import torch
 
+from dli_seq.models import REGISTRY
 from dli_seq import models
 from dli_seq.decoding import State, decode_step, greedy_generate, naive_generate, prefill
 

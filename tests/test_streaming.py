@@ -5,12 +5,11 @@ from __future__ import annotations
 import warnings
 
 import pytest
-
-from dli_seq.models import REGISTRY
 import torch
 from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dli_seq.models import REGISTRY
 from dli_seq.streaming import (Generation, StopStrings, TextDecoder, generate_text, get_token_generator,
                                stream, stream_steps)
 
