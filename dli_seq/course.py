@@ -8,7 +8,7 @@ learner would run it top to bottom. For each notebook the executed copy and a st
 land in ``build/`` (``build/solutions/`` for the solutions), and a summary table says which
 notebooks ran cleanly. The exit code is 1 if any notebook failed, 2 if no notebook matched.
 
-Cells tagged ``skip-execution`` (each lesson's final kernel-shutdown cell) are not run; they stay
+Cells tagged ``skip-execution`` are not run; they stay
 in the executed copy, without outputs. The environment is passed on unchanged, so
 ``DLI_SEQ_MODELS`` (default ``auto``) decides whether the hub models or the offline stand-ins
 are used.
