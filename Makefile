@@ -9,6 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: install lab course doctor test test-gpu browser-deps figures standins benchmark clean
+.PHONY: wheelhouse wheelhouse-device install-offline
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,3 +71,38 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# ---- Offline GPU images (issue 13): Python 3.12, a CUDA torch already installed, no network ----
+# 1. Where PyPI is reachable: `make wheelhouse` downloads the kit's pinned dependencies, torch
+#    left out, with everything they need, as cp312 manylinux x86_64 wheels into wheelhouse/.
+# 2. Copy the repository (with wheelhouse/) to the GPU image and run `make install-offline`:
+#    pip --no-index from wheelhouse/, torch pinned to the image's own build, the kit --no-deps.
+#    OFFLINE_PY is the interpreter that holds the image's torch (to keep the image's environment
+#    as it is, make a venv with --system-site-packages first and point OFFLINE_PY at it).
+WHEELHOUSE      ?= wheelhouse
+WHEEL_PYTHON    ?= 3.12
+WHEEL_PLATFORMS ?= manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_26_x86_64 manylinux_2_24_x86_64 \
+                   manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
+OFFLINE_PY      ?= python3
+
+wheelhouse:
+	@mkdir -p $(WHEELHOUSE)
+	$(PYTHON) tools/offline.py requirements > $(WHEELHOUSE)/requirements.txt
+	$(PYTHON) -m pip download --only-binary=:all: --implementation cp --python-version $(WHEEL_PYTHON) \
+		$(addprefix --platform ,$(WHEEL_PLATFORMS)) -d $(WHEELHOUSE) \
+		-r $(WHEELHOUSE)/requirements.txt "setuptools>=77"
+	@du -sh $(WHEELHOUSE)
+
+install-offline:
+	$(OFFLINE_PY) tools/offline.py install --wheelhouse $(WHEELHOUSE)
+
+# This workplace's device tool carries at most 64 MiB with the repository (about 38 MiB of it are
+# the stand-ins): .whl/device-wheels.tar.xz holds only the wheels its CUDA image lacks
+# (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab or playwright (nbval
+# needs neither), re-packed with xz (~19 MiB). tools/gpu_check.sh installs from it.
+wheelhouse-device: wheelhouse
+	rm -rf .whl
+	$(PYTHON) tools/offline.py subset --wheelhouse $(WHEELHOUSE) --out .whl \
+		--image-has tests/gpu/image_packages.txt --without jupyterlab playwright \
+		--python-version $(WHEEL_PYTHON) $(addprefix --platform ,$(WHEEL_PLATFORMS)) --pack
+	@du -sh .whl
