@@ -52,13 +52,23 @@ test: $(STAMP) browser-deps
 		echo "No notebooks under notebooks/ yet: skipping nbval."; \
 	fi
 
-# On a CUDA machine: the generation-core tests, then every notebook executed under nbval in
-# lax mode (real models from the local cache give other text than the stand-ins' stored outputs).
-# Not yet recorded on a GPU (see tests/README.md).
-test-gpu: $(STAMP)
-	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False')"
-	$(PY) -m pytest tests/test_decoding.py tests/test_streaming.py tests/test_models.py
-	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+# On a CUDA machine (issue 13): the generation core on cuda in fp32 and bf16 (greedy ids ==
+# generate(), real-size random-init models and the stand-ins; the fast path's CUDA graph), the
+# widgets driven from Python on cuda, then every notebook under nbval on cuda with the stand-ins
+# (outputs compared), with each notebook's peak GPU memory. Reports go to $(GPU_REPORT)/.
+# On an offline GPU image: make install-offline, then make test-gpu GPU_PY=python3 (no .venv).
+# Not yet recorded on a GPU (see tests/README.md); tools/gpu_check.sh wraps it for one device call.
+GPU_PY     ?=
+GPU_REPORT ?= build/gpu
+TEST_GPU_PY = $(if $(GPU_PY),$(GPU_PY),$(PY))
+test-gpu: $(if $(GPU_PY),,$(STAMP))
+	@$(TEST_GPU_PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False')"
+	@mkdir -p $(GPU_REPORT)
+	DLI_SEQ_MODELS=offline $(TEST_GPU_PY) -m pytest tests/gpu tests/test_fastpath.py tests/test_decoding.py \
+		tests/test_streaming.py tests/test_widgets.py -p no:cacheprovider --junitxml=$(GPU_REPORT)/core.xml
+	DLI_SEQ_MODELS=offline PYTHONPATH=tests/gpu DLI_SEQ_GPU_MEMORY_REPORT=$(GPU_REPORT)/notebook_memory.json \
+		$(TEST_GPU_PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p nbval_gpu_memory notebooks -p no:cacheprovider --junitxml=$(GPU_REPORT)/notebooks.xml
 
 figures: $(STAMP)
 	$(PY) tools/make_figures.py
