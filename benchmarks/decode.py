@@ -261,6 +261,9 @@ def main(argv=None) -> int:
     parser.add_argument("--compiled", default="bf16",
                         help="CUDA only: dtypes for which generate's compiled static-cache path is timed "
                              "(comma list, 'all' or 'none'; compiling costs about a minute per model)")
+    parser.add_argument("--methods", default=None,
+                        help="CUDA only: comma list of loop, streamer, fast, fast_streamer, generate, generate_static "
+                             "(default: all of them; generate_compiled is set by --compiled)")
     args = parser.parse_args(argv)
     if args.device.startswith("cuda"):  # issue 14: the fast path against generate and the bandwidth floor
         import decode_cuda

@@ -2,6 +2,7 @@
 
     python benchmarks/decode.py --device cuda [--sizes real] [--dtypes bf16,fp32] [--tokens 128]
                                               [--models gpt2,phi-1_5] [--compiled bf16|all|none]
+                                              [--methods loop,fast,...] [--repeats 2]
 
 For each model (real size, random-init: benchmarks/realsize.py; or the stand-ins), dtype and N,
 every method makes exactly N greedy new tokens (EOS ignored) and is timed end to end with
@@ -12,9 +13,9 @@ a timed run). Warm-up costs are reported apart: the fast path's graph recording
 
 Methods:
   loop              dli_seq.decoding.greedy_generate: the lesson's prefill + decode_step loop (eager, dynamic cache)
-  streamer          dli_seq.streaming.stream_steps: the same loop plus what a learner sees per step
+  streamer          dli_seq.streaming.Generation (what stream_steps runs): the loop plus what a learner sees per step
   fast              dli_seq.fastpath.greedy_generate: static cache + the step replayed as a CUDA graph
-  fast_streamer     stream_steps(fast=True): the streamer on the fast path
+  fast_streamer     Generation(fast=True): the streamer on the fast path
   generate          model.generate, dynamic cache
   generate_static   model.generate(cache_implementation="static", disable_compile=True)
   generate_compiled model.generate(cache_implementation="static"): transformers compiles the decode
@@ -36,7 +37,7 @@ import torch
 import transformers
 
 from dli_seq import decoding, fastpath
-from dli_seq.streaming import encode_inputs, stream_steps
+from dli_seq.streaming import Generation, encode_inputs
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp16": torch.float16}
 GOALS_MS = {"gpt2": 1.0, "t5-base": 1.5, "flan-t5-large": 2.5, "phi-1_5": 2.5}
@@ -87,10 +88,13 @@ def runners(model, tok, prompt, encoder_input):
     def loop(n):
         return len(decoding.greedy_generate(model, **ids, max_new_tokens=n)), 0.0
 
-    def streamer(n, fast=False):
-        steps = stream_steps(model, tok, max_new_tokens=n, eos=False, fast=fast, **text)
-        made = sum(1 for _ in steps)
-        return made, 0.0
+    def streamer(n, fast=False):  # what stream_steps does, keeping the Generation to read its warm-up
+        gen = Generation(model, tok, max_new_tokens=n, eos=False, fast=fast, **text)
+        made = 0
+        while not gen.done:
+            gen.next()
+            made += 1
+        return made, getattr(gen.state, "warmup_s", 0.0)
 
     def fast(n):
         state = fastpath.prefill(model, **ids, max_new_tokens=n)
@@ -125,11 +129,9 @@ def timed(device, fn, n):
     return time.perf_counter() - start, made, warmup
 
 
-def bench(label, size, dtype_name, model, tok, device, tokens, repeats, compiled, bandwidth, prompt, encoder_input):
-    """Rows (one per N) of ms per new token for every method; a method that fails is reported, not fatal."""
-    run = runners(model, tok, prompt, encoder_input)
-    if not compiled:
-        run.pop("generate_compiled")
+def bench(label, size, dtype_name, model, tok, device, tokens, repeats, methods, bandwidth, prompt, encoder_input):
+    """Rows (one per N) of ms per new token for ``methods``; a method that fails is reported, not fatal."""
+    run = {k: v for k, v in runners(model, tok, prompt, encoder_input).items() if k in methods}
     floor_ms = weight_bytes(model) / bandwidth * 1000
     rows = []
     for n in tokens:
@@ -204,39 +206,51 @@ def main(args, load_real, load_standin, device_name, prompt, encoder_input) -> i
         return 0
     device = torch.device(args.device)
     tokens = [int(t) for t in args.tokens.split(",")]
-    dtypes = args.dtypes.split(",") if args.dtypes else ["bf16", "fp32"]
     chosen = args.models.split(",") if args.models else ["gpt2", "t5-base", "flan-t5-large", "phi-1_5"]
-    compiled = {"all": set(dtypes), "none": set()}.get(args.compiled, set(args.compiled.split(",")))
+    methods = args.methods.split(",") if args.methods else [m for m in METHODS if m != "generate_compiled"]
+    # Passes in order of importance, so that a run cut short keeps the most useful rows: every
+    # model in the first dtype, then the next dtype, then generate's compiled path (slow to compile).
+    dtypes = args.dtypes.split(",") if args.dtypes else ["bf16", "fp32"]
+    compiled = {"all": dtypes, "none": []}.get(args.compiled, args.compiled.split(","))
+    passes = [(d, methods) for d in dtypes] + [(d, ["generate_compiled"]) for d in compiled]
     name = device_name(device)
     bandwidth = copy_bandwidth(device)
     print(f"device: {name}; torch {torch.__version__} (CUDA {torch.version.cuda}), transformers "
-          f"{transformers.__version__}; copy bandwidth {bandwidth / 1e12:.2f} TB/s (read + write)", flush=True)
+          f"{transformers.__version__}; copy bandwidth {bandwidth / 1e12:.2f} TB/s (read + write); "
+          f"passes: {passes}", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started, rows = time.perf_counter(), []
-    for size in args.sizes.split(","):
-        for label in chosen:
-            base = load_real(label, device) if size == "real" else load_standin(label)
-            if base is None:
-                print(f"  {label} {size}: skipped (no stand-in)")
-                continue
-            model, tok = base
-            for dtype_name in dtypes:
-                m = model.to(device=device, dtype=DTYPES[dtype_name]).eval()
-                rows += bench(label, size, dtype_name, m, tok, device, tokens, args.repeats, dtype_name in compiled,
-                              bandwidth, prompt, encoder_input)
+    for dtype_name, pass_methods in passes:
+        for size in args.sizes.split(","):
+            for label in chosen:
+                loaded = load_real(label, device) if size == "real" else load_standin(label)
+                if loaded is None:
+                    print(f"  {label} {size}: skipped (no stand-in)")
+                    continue
+                model, tok = loaded
+                model = model.to(device=device, dtype=DTYPES[dtype_name]).eval()
+                new = bench(label, size, dtype_name, model, tok, device, tokens, args.repeats, pass_methods,
+                            bandwidth, prompt, encoder_input)
+                for row in new:  # a later pass adds its columns to the row of the same model, dtype and N
+                    key = [r for r in rows if all(r[k] == row[k] for k in ("model", "size", "dtype", "new_tokens"))]
+                    if key:
+                        key[0]["failures"].update(row.pop("failures"))
+                        key[0].update(row)
+                    else:
+                        rows.append(row)
+                del model, loaded
                 torch.compiler.reset()
+                torch.cuda.empty_cache()
                 table, verdicts = markdown(rows), goals(rows)
                 meta = dict(device=name, device_type="cuda", torch=torch.__version__, torch_cuda=torch.version.cuda,
                             transformers=transformers.__version__, copy_bandwidth_bytes_per_s=bandwidth,
-                            tokens=tokens, repeats=args.repeats, compiled=sorted(compiled),
+                            tokens=tokens, repeats=args.repeats, passes=passes,
                             wall_s=round(time.perf_counter() - started, 1),
                             date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), goals=verdicts, rows=rows)
                 (out / "cuda.json").write_text(json.dumps(meta, indent=2) + "\n")
                 (out / "cuda.md").write_text(f"# Decode speed on {name}\n\n{table}\n" +
                                              "\n".join(f"- {v}" for v in verdicts) + "\n")
-            del model, m, base
-            torch.cuda.empty_cache()
     print("\n" + markdown(rows) + "\n".join(goals(rows)))
     print(f"\nwrote {out / 'cuda.json'} and .md in {time.perf_counter() - started:.0f} s")
     return 0
