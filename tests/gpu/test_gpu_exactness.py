@@ -82,14 +82,35 @@ def _first_difference(ours, theirs, logits, what) -> str:
             f"a gap near 0 is a near-tie that rounding decides)")
 
 
+def _near_tie(a, b, logits) -> bool:
+    """True when the first difference of a and b is a near-tie: the two tokens' logits (ours) are
+    within two bf16 steps of each other (bf16 keeps 8 significant bits)."""
+    i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+    top = float(logits[i][b[i]])
+    return abs(float(logits[i][a[i]]) - top) <= 2 * abs(top) * 2.0**-8
+
+
 def check_greedy(model, n=N, tokenizer=None):
-    """Assert: our loop == generate() == the fast path (greedy ids, EOS ignored), on the model's device/dtype."""
+    """Assert, on the model's device and dtype, with greedy ids and EOS ignored:
+
+    * our loop (dynamic cache) == generate() (dynamic cache): the same kernels, so strictly equal;
+    * the fast path == generate(static cache, not compiled): the same static-cache kernels, replayed
+      from a CUDA graph on CUDA: strictly equal;
+    * the fast path == our loop: strictly in fp32; in bf16 the static cache's masked, longer
+      attention may round differently, so a first difference is accepted only at a near-tie
+      (:func:`_near_tie`), and the message says where.
+    """
     inputs, input_tensor, skip = _inputs(model, tokenizer)
     ours, logits = _ours_with_logits(model, inputs, n)
     theirs = _generate(model, input_tensor, skip, n)
     assert ours == theirs, _first_difference(ours, theirs, logits, "decoding.greedy_generate vs generate()")
     fast = fastpath.greedy_generate(model, **inputs, max_new_tokens=n)
-    assert fast == ours, _first_difference(fast, ours, logits, "fast path vs decoding.greedy_generate")
+    static = _generate(model, input_tensor, skip, n, cache_implementation="static", disable_compile=True)
+    assert fast == static, _first_difference(fast, static, logits, "fast path vs generate(static cache)")
+    if fast != ours:
+        message = _first_difference(fast, ours, logits, "fast path vs decoding.greedy_generate")
+        assert model.dtype != torch.float32 and _near_tie(fast, ours, logits), message
+        print("accepted near-tie:", message)
     if tokenizer is None:  # random weights: a repeated token would make the comparison say little
         assert len(set(ours)) > 2, f"degenerate test: the model repeats itself ({ours[:8]}...)"
     return ours
@@ -128,10 +149,6 @@ def test_real_size_on_cuda(real_fp32, name, dtype):
     state = fastpath.prefill(model, **_inputs(model)[0], max_new_tokens=4)
     assert state.mode == "cuda-graph", state.reason
     check_greedy(model)
-    if dtype == "fp32":  # the static cache without a graph too (what generate(static) does eagerly)
-        inputs, tensor, skip = _inputs(model)
-        assert fastpath.greedy_generate(model, **inputs, max_new_tokens=N, graph=False) == \
-            _generate(model, tensor, skip, N, cache_implementation="static", disable_compile=True)
 
 
 STANDINS = {spec.standin: hub_id for hub_id, spec in models.REGISTRY.items()}
