@@ -23,6 +23,7 @@ PARTS=${GPU_CHECK_PARTS:-install core notebooks bench}
 BENCH_ARGS=${GPU_BENCH_ARGS:---sizes real --tokens 128 --repeats 2 --compiled bf16 --methods loop,fast,fast_streamer,generate,generate_static}
 START=$(date +%s)
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
+TEE_PID=$!
 export PYTHONUNBUFFERED=1 DLI_SEQ_MODELS=offline HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 left() { echo $(( BUDGET - ($(date +%s) - START) )); }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -85,3 +86,5 @@ for k in "${!RC[@]}"; do echo "$k=${RC[$k]}"; done > "$OUT/.rc"
 $PY tools/gpu_summary.py "$OUT" --wall-s $(( $(date +%s) - START ))
 rm -f "$OUT/.rc"
 echo "gpu_check done in $(( $(date +%s) - START )) s"
+exec 1>&- 2>&-
+wait $TEE_PID  # the log is complete before the device tool collects $OUT

@@ -142,6 +142,11 @@ def cmd_subset(args) -> int:
             total = sum(w.stat().st_size for w in wheels)
     print(f"{len(taken)} wheels, {total / 2**20:.1f} MiB -> {target}: {' '.join(taken)}")
     print(f"left to the image ({len(left)}): {' '.join(left)}")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True).stdout.split("\0")
+    tree = sum((ROOT / f).stat().st_size for f in tracked if f and (ROOT / f).is_file())
+    travel = (tree + total) / 2**20
+    print(f"the device call would carry about {travel:.1f} MiB (tracked files {tree / 2**20:.1f} MiB + these); "
+          f"its limit is 64 MiB{'' if travel < 63 else ': TOO MUCH, leave more to the image'}")
     return 0
 
 
