@@ -109,7 +109,7 @@ install-offline:
 # This workplace's device tool carries at most 64 MiB with the repository (about 38 MiB of it are
 # the stand-ins): .whl/device-wheels.tar.xz holds only the wheels its CUDA image lacks
 # (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab or playwright (nbval
-# needs neither), re-packed with xz (~19 MiB). tools/gpu_check.sh installs from it.
+# needs neither), re-packed with xz (~20 MiB). tools/gpu_check.sh installs from it.
 wheelhouse-device: wheelhouse
 	rm -rf .whl
 	$(PYTHON) tools/offline.py subset --wheelhouse $(WHEELHOUSE) --out .whl \

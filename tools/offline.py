@@ -32,9 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The image's own build; never downloaded, never replaced.
 KEEP = {"torch"}
-# Pins that change what the kit computes or prints: always carried in a device subset.
+# Always carried in a device subset: the pins that change what the kit computes or prints, the
+# build backend of the kit's editable install, and small wheels whose lower bounds are recent
+# (transformers wants regex>=2025.10.22, ipython psutil>=7, huggingface-hub 2 click>=8.4.2): pip
+# takes a carried wheel only where the image's own version does not satisfy a requirement.
 MUST_CARRY = {"setuptools", "transformers", "tokenizers", "sentencepiece", "protobuf", "safetensors", "huggingface-hub",
-              "nbval", "ipykernel", "ipywidgets", "nbformat", "nbclient", "jupyter-client"}
+              "nbval", "ipykernel", "ipywidgets", "nbformat", "nbclient", "jupyter-client", "regex", "psutil", "click"}
 
 
 def canonical(name: str) -> str:
