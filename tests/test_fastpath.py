@@ -107,7 +107,7 @@ def test_bad_arguments(tiny_models):
         fastpath.prefill(t5, [1, 2], max_new_tokens=2)
 
 
-@pytest.mark.parametrize("arch", ["gpt2", "t5-base", "phi-1_5"])
+@pytest.mark.parametrize("arch", ["t5-base", "phi-1_5"])  # GPT-2's step is a subset of Phi's (no rotary)
 def test_decode_step_traces_as_one_graph(tiny_models, arch):
     """A CPU stand-in for 'can be recorded as a CUDA graph': torch.compile(fullgraph=True) of one
     static-cache step must not break the graph (a break means Python reads a tensor's value,
