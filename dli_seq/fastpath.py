@@ -179,7 +179,8 @@ def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: in
                              f"context of {limit} positions: shorten the prompt or ask for fewer new tokens.")
         cache = StaticCache(decoder_config, max_cache_len=len(ids) + max_new_tokens)
     logits = _forward(model, ids[None].to(model.device), cache, encoder_hidden_states)[0, -1].float()
-    state = FastState(model, enc, cache, ids, encoder_hidden_states, encoder_ids, logits,
+    state = FastState(model=model, is_encoder_decoder=enc, cache=cache, ids=ids,
+                      encoder_hidden_states=encoder_hidden_states, encoder_ids=encoder_ids, logits=logits,
                       max_length=len(ids) + max_new_tokens)
     if model.device.type == "cuda":
         torch.cuda.synchronize(model.device)
