@@ -9,6 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: install lab course doctor test test-gpu browser-deps figures standins benchmark clean
+.PHONY: wheelhouse wheelhouse-device install-offline
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,13 +52,23 @@ test: $(STAMP) browser-deps
 		echo "No notebooks under notebooks/ yet: skipping nbval."; \
 	fi
 
-# On a CUDA machine: the generation-core tests, then every notebook executed under nbval in
-# lax mode (real models from the local cache give other text than the stand-ins' stored outputs).
-# Not yet recorded on a GPU (see tests/README.md).
-test-gpu: $(STAMP)
-	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False')"
-	$(PY) -m pytest tests/test_decoding.py tests/test_streaming.py tests/test_models.py
-	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+# On a CUDA machine (issue 13): the generation core on cuda in fp32 and bf16 (greedy ids ==
+# generate(), real-size random-init models and the stand-ins; the fast path's CUDA graph), the
+# widgets driven from Python on cuda, then every notebook under nbval on cuda with the stand-ins
+# (outputs compared), with each notebook's peak GPU memory. Reports go to $(GPU_REPORT)/.
+# On an offline GPU image: make install-offline, then make test-gpu GPU_PY=python3 (no .venv).
+# Not yet recorded on a GPU (see tests/README.md); tools/gpu_check.sh wraps it for one device call.
+GPU_PY     ?=
+GPU_REPORT ?= build/gpu
+TEST_GPU_PY = $(if $(GPU_PY),$(GPU_PY),$(PY))
+test-gpu: $(if $(GPU_PY),,$(STAMP))
+	@$(TEST_GPU_PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False')"
+	@mkdir -p $(GPU_REPORT)
+	DLI_SEQ_MODELS=offline $(TEST_GPU_PY) -m pytest tests/gpu tests/test_fastpath.py tests/test_decoding.py \
+		tests/test_streaming.py tests/test_widgets.py -p no:cacheprovider --junitxml=$(GPU_REPORT)/core.xml
+	DLI_SEQ_MODELS=offline PYTHONPATH=tests/gpu DLI_SEQ_GPU_MEMORY_REPORT=$(GPU_REPORT)/notebook_memory.json \
+		$(TEST_GPU_PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p nbval_gpu_memory notebooks -p no:cacheprovider --junitxml=$(GPU_REPORT)/notebooks.xml
 
 figures: $(STAMP)
 	$(PY) tools/make_figures.py
@@ -70,3 +81,38 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# ---- Offline GPU images (issue 13): Python 3.12, a CUDA torch already installed, no network ----
+# 1. Where PyPI is reachable: `make wheelhouse` downloads the kit's pinned dependencies, torch
+#    left out, with everything they need, as cp312 manylinux x86_64 wheels into wheelhouse/.
+# 2. Copy the repository (with wheelhouse/) to the GPU image and run `make install-offline`:
+#    pip --no-index from wheelhouse/, torch pinned to the image's own build, the kit --no-deps.
+#    OFFLINE_PY is the interpreter that holds the image's torch (to keep the image's environment
+#    as it is, make a venv with --system-site-packages first and point OFFLINE_PY at it).
+WHEELHOUSE      ?= wheelhouse
+WHEEL_PYTHON    ?= 3.12
+WHEEL_PLATFORMS ?= manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_26_x86_64 manylinux_2_24_x86_64 \
+                   manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
+OFFLINE_PY      ?= python3
+
+wheelhouse:
+	@mkdir -p $(WHEELHOUSE)
+	$(PYTHON) tools/offline.py requirements > $(WHEELHOUSE)/requirements.txt
+	$(PYTHON) -m pip download --only-binary=:all: --implementation cp --python-version $(WHEEL_PYTHON) \
+		$(addprefix --platform ,$(WHEEL_PLATFORMS)) -d $(WHEELHOUSE) \
+		-r $(WHEELHOUSE)/requirements.txt "setuptools>=77"
+	@du -sh $(WHEELHOUSE)
+
+install-offline:
+	$(OFFLINE_PY) tools/offline.py install --wheelhouse $(WHEELHOUSE)
+
+# This workplace's device tool carries at most 64 MiB with the repository (about 38 MiB of it are
+# the stand-ins): .whl/device-wheels.tar.xz holds only the wheels its CUDA image lacks
+# (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab or playwright (nbval
+# needs neither), re-packed with xz (~20 MiB). tools/gpu_check.sh installs from it.
+wheelhouse-device: wheelhouse
+	rm -rf .whl
+	$(PYTHON) tools/offline.py subset --wheelhouse $(WHEELHOUSE) --out .whl \
+		--image-has tests/gpu/image_packages.txt --without jupyterlab playwright \
+		--python-version $(WHEEL_PYTHON) $(addprefix --platform ,$(WHEEL_PLATFORMS)) --pack
+	@du -sh .whl

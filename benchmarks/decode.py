@@ -1,5 +1,9 @@
 """Decode speed, side by side: the naive loop, our streamer, model.generate, generate + static cache.
 
+On a GPU (``--device cuda``) the table is the one of issue 14 instead: our loop, the fast path
+(static cache + CUDA graph), generate (dynamic, static, compiled) and the bandwidth floor, in
+bf16 and fp32; see benchmarks/decode_cuda.py. Without a GPU that branch says so and stops.
+
     .venv/bin/python benchmarks/decode.py [--quick] [--sizes real,standin] [--tokens 32,128,512]
                                           [--models gpt2,t5-base] [--device cpu] [--repeats 2]
                                           [--threads 1]
@@ -29,13 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from transformers import (GPT2Config, GPT2LMHeadModel, GPT2Tokenizer, PhiConfig,  # noqa: E402
-                          PhiForCausalLM, T5Config, T5ForConditionalGeneration, T5Tokenizer)
 
 from dli_seq import models as registry  # noqa: E402
+from realsize import gpt2_tokenizer, real_model, synthetic_t5_tokenizer as _t5_tokenizer  # noqa: E402
 from dli_seq.decoding import context_size, naive_generate  # noqa: E402
 from dli_seq.streaming import encode_inputs, stream_steps  # noqa: E402
 
@@ -44,7 +48,6 @@ HUB_IDS = {"gpt2": "gpt2", "t5-base": "t5-base", "flan-t5-large": "google/flan-t
            "phi-1_5": "microsoft/phi-1_5"}
 DECODER_PROMPT = "Hello world, this is a test of how fast a model can decode."
 ENCODER_INPUT = "translate English to French: Hello World! How's it going?"
-VOCAB = ROOT / "dli_seq" / "standins" / "gpt2_vocab"
 
 
 def device_name(device: torch.device) -> str:
@@ -60,28 +63,11 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or "cpu"
 
 
-def synthetic_t5_tokenizer() -> T5Tokenizer:
-    """A T5 tokenizer with T5's vocabulary size (32,128) whose every id decodes, built offline."""
-    words = ENCODER_INPUT.replace(":", " :").split() + ["Bonjour", "le", "monde", "!", "?", ":"]
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(f"\u2581{w}", -1.0) for w in words]
-    pieces += [(f"\u2581w{i}", -5.0) for i in range(32028 - len(pieces))]
-    return T5Tokenizer(vocab=pieces, extra_ids=100)
-
-
-def real_size(name: str):
-    """Random-init model with the real architecture's configuration, and a matching tokenizer."""
-    torch.manual_seed(0)
-    gpt2_tok = GPT2Tokenizer(str(VOCAB / "vocab.json"), str(VOCAB / "merges.txt"))
-    if name == "gpt2":
-        return GPT2LMHeadModel(GPT2Config()), gpt2_tok
-    if name == "phi-1_5":
-        return PhiForCausalLM(PhiConfig(bos_token_id=50256, eos_token_id=50256)), gpt2_tok
-    if name == "t5-base":
-        config = T5Config(d_model=768, d_ff=3072, num_layers=12, num_heads=12, decoder_start_token_id=0)
-    else:
-        config = T5Config(d_model=1024, d_ff=2816, d_kv=64, num_layers=24, num_heads=16, feed_forward_proj="gated-gelu",
-                          tie_word_embeddings=False, decoder_start_token_id=0)
-    return T5ForConditionalGeneration(config), synthetic_t5_tokenizer()
+def real_size(name: str, device="cpu"):
+    """Random-init model with the real architecture's configuration (benchmarks/realsize.py), and a tokenizer."""
+    model = real_model(name, device=device)
+    words = ENCODER_INPUT.replace(":", " :").split()
+    return model, (_t5_tokenizer(words) if model.config.is_encoder_decoder else gpt2_tokenizer())
 
 
 def standin(name: str):
@@ -271,7 +257,20 @@ def main(argv=None) -> int:
     parser.add_argument("--naive-full-up-to", type=int, default=None,
                         help="longest N the naive loop runs end to end (default: 128 on CPU, no limit on GPU)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--dtypes", default=None, help="CUDA only: comma list of bf16, fp32, fp16 (default bf16,fp32)")
+    parser.add_argument("--compiled", default="bf16",
+                        help="CUDA only: dtypes for which generate's compiled static-cache path is timed "
+                             "(comma list, 'all' or 'none'; compiling costs about a minute per model)")
+    parser.add_argument("--methods", default=None,
+                        help="CUDA only: comma list of loop, streamer, fast, fast_streamer, generate, generate_static "
+                             "(default: all of them; generate_compiled is set by --compiled)")
     args = parser.parse_args(argv)
+    if args.device.startswith("cuda"):  # issue 14: the fast path against generate and the bandwidth floor
+        import decode_cuda
+
+        args.tokens = "128" if args.tokens == "32,128,512" else args.tokens
+        args.sizes = "real" if args.sizes == "real,standin" else args.sizes
+        return decode_cuda.main(args, real_size, standin, device_name, DECODER_PROMPT, ENCODER_INPUT)
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -183,12 +183,13 @@ class Generation:
     ``gen.next()`` picks the token itself; ``gen.next(forced_id)`` takes the caller's choice
     (the widget's "branching"). ``gen.done`` turns True after the last step. Also there to look
     at: ``gen.state`` (cache, ids, logits), ``gen.new_ids``, ``gen.text``, ``gen.finish_reason``.
+    ``fast=True``: static cache + CUDA graph on a GPU (:mod:`dli_seq.fastpath`), the same tokens.
     """
 
     def __init__(self, model, tokenizer, prompt: str = "", *, encoder_input: str | None = None,
                  max_new_tokens: int = 50, do_sample: bool = False, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-                 stop_strings=None, eos: bool = True, top_n: int = 5):
+                 stop_strings=None, eos: bool = True, top_n: int = 5, fast: bool = False):
         stops = _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_n)
         prompt_ids, encoder_ids = encode_inputs(model, tokenizer, prompt, encoder_input)
         limit = context_size(model)
@@ -210,8 +211,15 @@ class Generation:
         self._pending: int | None = None  # chosen but not yet fed to the model
         self._token_texts: dict[int, str] = {}
         started = time.perf_counter()
-        self.state: State = prefill(model, prompt_ids or None, encoder_input_ids=encoder_ids)
-        self._prefill_s = time.perf_counter() - started
+        self._decode_step = decode_step
+        if fast:  # static cache + CUDA graph, same tokens (dli_seq/fastpath.py; says why when it falls back)
+            from . import fastpath
+            self._decode_step = fastpath.decode_step
+            self.state = fastpath.prefill(model, prompt_ids or None, encoder_input_ids=encoder_ids,
+                                          max_new_tokens=max_new_tokens)
+        else:
+            self.state: State = prefill(model, prompt_ids or None, encoder_input_ids=encoder_ids)
+        self._prefill_s = time.perf_counter() - started - getattr(self.state, "warmup_s", 0.0)
         self.decoder = TextDecoder(tokenizer, self.state.ids.tolist())
 
     @property
@@ -239,7 +247,7 @@ class Generation:
         a widget that shows the next candidates before the learner picks calls it early.
         """
         if self._pending is not None:
-            decode_step(self.state, self._pending)
+            self._decode_step(self.state, self._pending)
             self._pending = None
 
     def next(self, forced_id: int | None = None) -> Step:
