@@ -222,15 +222,16 @@ class _ModelSnapshot:
         for slot in self.slots:
             table = getattr(slot.owner, slot.kind)
             current = table.get(slot.name)
-            if current is not slot.obj:
+            now = (current if isinstance(current, torch.Tensor) else slot.obj).data
+            if current is not slot.obj:  # replaced, e.g. by model.to("meta") or a new Parameter
                 table[slot.name] = slot.obj
-            now = slot.obj.data
             if now.dtype != slot.data.dtype:
                 self._note(f"改变了数据类型（{str(slot.data.dtype).replace('torch.', '')} → "
                            f"{str(now.dtype).replace('torch.', '')}，例如 model.half()）")
             if now.device != slot.data.device:
                 self._note(f"把模型搬到了别的设备（{slot.data.device} → {now.device}）")
-            if now.dtype != slot.data.dtype or now.device != slot.data.device or now.data_ptr() != slot.data.data_ptr():
+            kept = slot.obj.data
+            if kept.dtype != slot.data.dtype or kept.device != slot.data.device or kept.data_ptr() != slot.data.data_ptr():
                 slot.obj.data = slot.data
             if slot.kind == "_parameters" and slot.obj.requires_grad != slot.requires_grad:
                 self._note("改变了参数的 requires_grad")

@@ -527,6 +527,12 @@ def loop_half_and_train(model, tokenizer, text, max_new_tokens=40):
     return ids
 
 
+def loop_moves_the_model(model, tokenizer, text, max_new_tokens=40):
+    ids = loop_solution(model, tokenizer, text, max_new_tokens)
+    model.to("meta")  # stands in for model.cpu() / model.cuda() on a machine with one device
+    return ids
+
+
 def loop_edits_weights(model, tokenizer, text, max_new_tokens=40):
     ids = loop_solution(model, tokenizer, text, max_new_tokens)
     with torch.no_grad():
@@ -575,8 +581,9 @@ def _same(a, b):
 
 @pytest.mark.parametrize("fn, expected", [
     (loop_half_and_train, ["训练/评估模式", "float32 → float16"]),
+    (loop_moves_the_model, ["把模型搬到了别的设备（cpu → meta）"]),
     (loop_edits_weights, ["原地修改了权重的数值"]),
-], ids=["half-train", "weights"])
+], ids=["half-train", "device", "weights"])
 def test_checks_leave_the_model_as_found(capsys, lesson_models, fn, expected):
     model, tokenizer = lesson_models["t5-base"]
     before = _state(model)
