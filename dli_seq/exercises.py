@@ -698,7 +698,7 @@ def check_causal_mask_quiz(choice) -> bool:
 T5_TASK_PREFIX = "translate English to French: "
 LOOP_SENTENCES = ("Hello World! How's it going?", "What's your name?", "I drink coffee every morning.")
 _LIBRARY_LOOPS = {"transformers/generation/": "model.generate()", "dli_seq/decoding.py": "dli_seq.decoding",
-                  "dli_seq/streaming.py": "dli_seq.streaming"}
+                  "dli_seq/streaming.py": "dli_seq.streaming", "dli_seq/fastpath.py": "dli_seq.fastpath"}
 
 
 class _CallCounter:
