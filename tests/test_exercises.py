@@ -1,14 +1,22 @@
-"""Section 4.5's exercise checks: they reject stubs and broken answers clearly, accept the reference solutions.
+"""The exercise checks of 4.1-4.5: each rejects the wrong answers a learner writes, with a Chinese
+line that says what to change, accepts the worked solutions, never raises, stops learner code
+that runs too long, and leaves the learner's model as it found it.
 
-The reference solutions live in ``notebooks/solutions/04-5_solutions.ipynb``; minimal copies are
-written out here so the checks are tested without running a notebook. Rejections are tested on
-tiny random models (conftest); acceptance needs the trained stand-ins, which answer the two
-graded entries correctly only when the prompt has the format they were trained on.
+The worked solutions live in ``notebooks/solutions/``; minimal copies are written out here so
+the checks are tested without running a notebook. 4.5's rejections are tested on tiny random
+models (conftest); acceptance needs the trained stand-ins, which answer the two graded entries
+correctly only when the prompt has the format they were trained on.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import time
+
 import pytest
+import torch
+from transformers import DynamicCache, EncoderDecoderCache
 
 from dli_seq import exercises, lesson, models
 
@@ -87,7 +95,7 @@ def test_checks_reject_stubs_and_errors_with_a_clear_message(capsys, tiny, name,
     passed, out = run_check(capsys, check, fn, model, tokenizer)
     assert not passed
     assert expected in out
-    assert "还没通过" in out
+    assert "✗ 还没通过：" in out
     assert "Traceback" not in out
 
 
@@ -117,6 +125,33 @@ def test_phi_check_wants_the_example_before_the_question(capsys, tiny):
     assert not passed and "前面" in out
 
 
+def test_flan_check_wants_the_example_before_the_question(capsys, tiny):
+    """A question written before the example passed before: the model answered from memory."""
+    def question_first(entry):
+        return (lesson.zero_shot(entry.premise, entry.question) + "\n\n"
+                + f"{entry.premise}: {entry.shot_question}\nAnswer: {entry.shot_answer}")
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, question_first, *tiny["flan-t5-large"])
+    assert not passed and "示例移到问题前面" in out
+
+
+def test_phi_check_wants_the_prompt_to_end_with_answer(capsys, tiny):
+    """Leaving out the final "Answer: " gave '' with no hint before."""
+    def no_answer_cue(entry):
+        return phi_one_shot_solution(entry)[: -len("Answer: ")]
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, no_answer_cue, *tiny["phi-1_5"])
+    assert not passed and "以 'Answer: ' 结尾" in out
+
+
+@pytest.mark.parametrize("name", ["flan_one_shot", "phi_one_shot"])
+def test_empty_answers_never_pass(capsys, monkeypatch, tiny, name):
+    """An empty output got ✓ ("只看能否生成") before."""
+    check, model_name = CHECKS[name]
+    monkeypatch.setattr(exercises, "_generate", lambda *args, **kwargs: "")
+    fn = one_shot_solution if name == "flan_one_shot" else phi_one_shot_solution
+    passed, out = run_check(capsys, check, fn, *tiny[model_name])
+    assert not passed and "什么也没有写出来" in out and "✓" not in out.split("\n", 1)[1]
+
+
 @pytest.mark.parametrize("answer, expected", [
     (lambda e: one_shot_solution(e), "而不是一个字符串"),
     (lambda e: {"encoder_input": "", "decoder_input": one_shot_solution(e)}, "'</s>'"),
@@ -138,7 +173,7 @@ def test_random_models_are_not_graded_on_answers(capsys, tiny):
     passed, out = run_check(capsys, exercises.check_flan_one_shot, one_shot_solution, model, tokenizer)
     assert passed and "不算错误" in out
     passed, out = run_check(capsys, exercises.check_flan_decoder_only, decoder_only_solution, model, tokenizer)
-    assert passed and out.count("✓") == len(lesson.EVAL_SET)
+    assert passed and out.count("✓ [") == len(lesson.EVAL_SET)
 
 
 # --- acceptance on the shipped stand-ins ---------------------------------------------------------
@@ -164,7 +199,7 @@ def test_reference_solutions_pass_on_the_standins(capsys, standins, name, fn):
     assert exercises.is_standin(model)
     passed, out = run_check(capsys, check, fn, model, tokenizer)
     assert passed, out
-    assert "通过 ✅" in out and "✗" not in out
+    assert "✓ 通过：" in out and "✗" not in out
 
 
 def test_library_prompt_builders_are_valid_answers(capsys, standins):
@@ -177,6 +212,400 @@ def test_library_prompt_builders_are_valid_answers(capsys, standins):
     assert run_check(capsys, exercises.check_phi_one_shot, phi, *standins["phi-1_5"])[0]
     assert flan(lesson.EVAL_SET[0]) == one_shot_solution(lesson.EVAL_SET[0])
     assert phi(lesson.EVAL_SET[0]) == phi_one_shot_solution(lesson.EVAL_SET[0])
+
+
+# =================================================================================================
+# Sections 4.1-4.4 and the guard around learner code
+# =================================================================================================
+
+@pytest.fixture(scope="module")
+def lesson_models():
+    """The gpt2 and t5-base stand-ins (4.2-4.4), loaded offline."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLI_SEQ_MODELS", "offline")
+        return {n: models.load(n, device="cpu", quiet=True) for n in ("gpt2", "t5-base")}
+
+
+def verdict(capsys, check, *args):
+    passed = check(*args)
+    out = capsys.readouterr().out
+    assert isinstance(passed, bool)
+    assert "Traceback" not in out
+    assert ("✓ 通过：" in out) == passed and ("✗ 还没通过：" in out) != passed
+    return passed, out
+
+
+# --- 4.1 exercise 1: alignment ------------------------------------------------------------------
+
+GOOD_CHUNKS = [("彼は", "He", "subject"), ("昨日", "yesterday", "time"),
+               ("新しい本を", "a new book", "object"), ("買いませんでした", "did not buy", "verb+neg")]
+GOOD_ORDER = ["He", "did not buy", "a new book", "yesterday"]
+
+
+def test_alignment_accepts_the_solution_and_a_finer_chunking(capsys):
+    passed, out = verdict(capsys, exercises.check_alignment, GOOD_CHUNKS, GOOD_ORDER)
+    assert passed and "[0, 3, 2, 1]" in out and "交叉数：3" in out
+    finer = GOOD_CHUNKS[:2] + [("新しい", "a new", "adj"), ("本を", "book", "object"), GOOD_CHUNKS[3]]
+    assert verdict(capsys, exercises.check_alignment, finer, ["He", "did not buy", "a new", "book", "yesterday"])[0]
+
+
+@pytest.mark.parametrize("chunks, order, expected", [
+    ([], [], "还是空的"),
+    (GOOD_CHUNKS, ["He", "did", "not buy", "a new book", "yesterday"], "'did' 在 my_chunks 的英语部分里找不到"),
+    (list(reversed(GOOD_CHUNKS)), GOOD_ORDER, "日语块的顺序不对"),
+    (GOOD_CHUNKS[:3], GOOD_ORDER[:1] + GOOD_ORDER[2:], "应该正好是原句"),
+    (GOOD_CHUNKS, ["He", "yesterday", "a new book", "did not buy"], "应该读作"),
+    (GOOD_CHUNKS, GOOD_ORDER[:3], "'yesterday' 没有出现在"),
+    ([("彼は", "He")] + GOOD_CHUNKS[1:], GOOD_ORDER, "三个字符串"),
+], ids=["stub", "did-KeyError", "japanese-order", "missing-chunk", "english-order", "unused-part", "pairs"])
+def test_alignment_rejects_each_mistake_with_a_hint(capsys, chunks, order, expected):
+    passed, out = verdict(capsys, exercises.check_alignment, chunks, order)
+    assert not passed and expected in out
+    assert "KeyError" not in out
+
+
+# --- 4.1 exercise 2: another language --------------------------------------------------------------
+
+def test_languages_wants_a_new_entry_and_reports_unknown_tokens(capsys, lesson_models):
+    _, t5_tokenizer = lesson_models["t5-base"]
+    _, gpt2_tokenizer = lesson_models["gpt2"]
+    lesson_five = {k: "x" for k in exercises.LESSON_LANGUAGES}
+    passed, out = verdict(capsys, exercises.check_languages, lesson_five, gpt2_tokenizer, t5_tokenizer)
+    assert not passed and "还没有新的一项" in out
+    passed, out = verdict(capsys, exercises.check_languages, {**lesson_five, "Korean": ""}, gpt2_tokenizer, t5_tokenizer)
+    assert not passed and "是空的" in out
+    korean = {**lesson_five, "Korean": "나는 매일 아침 커피를 마십니다."}
+    passed, out = verdict(capsys, exercises.check_languages, korean, gpt2_tokenizer, t5_tokenizer)
+    n_gpt2 = len(gpt2_tokenizer(korean["Korean"]).input_ids)
+    assert passed and f"GPT-2 {n_gpt2} 个 token" in out
+
+
+# --- 4.2 exercise 1: predict temperature + top-k --------------------------------------------------
+
+@pytest.mark.parametrize("left, larger, passes, expected", [
+    (None, None, False, "还是 None"),
+    (50257, True, False, "实际是 3 个"),
+    (3, False, False, "其实变大了"),
+    ("3", True, False, "应该是一个整数"),
+    (3, True, True, "剩下 3 个 token"),
+], ids=["stub", "no-tokens-removed", "smaller", "string", "right"])
+def test_sampling_prediction(capsys, lesson_models, left, larger, passes, expected):
+    model, tokenizer = lesson_models["gpt2"]
+    passed, out = verdict(capsys, exercises.check_sampling_prediction, left, larger, model, tokenizer)
+    assert passed is passes and expected in out
+
+
+# --- 4.2 exercise 2: top-k sampling ------------------------------------------------------------------
+
+def pick_next_solution(last_logits, k=5, generator=None):
+    top = torch.topk(last_logits.float(), k)
+    choice = torch.multinomial(torch.softmax(top.values, dim=-1).cpu(), num_samples=1, generator=generator)
+    return int(top.indices[int(choice)])
+
+
+def pick_greedy(last_logits, k=5, generator=None):
+    return int(last_logits.argmax())
+
+
+def pick_index(last_logits, k=5, generator=None):  # returns the position in the top-k, not the id
+    top = torch.topk(last_logits, k)
+    return int(torch.multinomial(torch.softmax(top.values, -1), 1, generator=generator))
+
+
+def pick_whole_vocabulary(last_logits, k=5, generator=None):
+    return int(torch.multinomial(torch.softmax(last_logits, -1), 1, generator=generator))
+
+
+def pick_uniform(last_logits, k=5, generator=None):
+    top = torch.topk(last_logits, k)
+    return int(top.indices[int(torch.randint(k, (1,), generator=generator))])
+
+
+def pick_without_generator(last_logits, k=5, generator=None):
+    return pick_next_solution(last_logits, k)
+
+
+def pick_fixed_k(last_logits, k=5, generator=None):
+    return pick_next_solution(last_logits, 5, generator)
+
+
+def pick_forever(last_logits, k=5, generator=None):
+    while True:
+        pass
+
+
+def pick_exit(last_logits, k=5, generator=None):
+    sys.exit("done")
+
+
+def pick_stub(last_logits, k=5, generator=None):
+    raise NotImplementedError
+
+
+def pick_interrupted(last_logits, k=5, generator=None):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (pick_greedy, "还是贪心"),
+    (pick_index, "不是词表里的 token id"),
+    (pick_whole_vocabulary, "不在前 k 个里"),
+    (pick_uniform, "差得太多"),
+    (pick_without_generator, "把 generator 传给"),
+    (pick_fixed_k, "不要把 5 写死"),
+    (pick_exit, "sys.exit()"),
+    (pick_interrupted, "检查被中断了"),
+    (lambda logits, k=5, generator=None: "a", "应该返回一个整数"),
+    (pick_stub, "NotImplementedError"),
+], ids=["greedy", "topk-index", "whole-vocabulary", "uniform", "ignores-generator", "fixed-k", "exit",
+        "interrupt", "string", "stub"])
+def test_pick_next_rejects_each_mistake(capsys, fn, expected):
+    passed, out = verdict(capsys, exercises.check_pick_next, fn)
+    assert not passed and expected in out
+
+
+def test_pick_next_accepts_the_solution(capsys):
+    passed, out = verdict(capsys, exercises.check_pick_next, pick_next_solution)
+    assert passed and out.count("✓") == 5
+
+
+@pytest.mark.parametrize("alarm", [True, False], ids=["sigalrm", "settrace"])
+def test_an_endless_loop_gets_a_message_not_a_hang(capsys, monkeypatch, alarm):
+    monkeypatch.setattr(exercises, "TIME_LIMIT_S", 0.5)
+    monkeypatch.setattr(exercises, "_alarm_available", lambda: alarm)
+    started = time.monotonic()
+    previous_trace = sys.gettrace()
+    passed, out = verdict(capsys, exercises.check_pick_next, pick_forever)
+    assert not passed and "0.5 秒还没有结束" in out
+    assert time.monotonic() - started < 10
+    assert sys.gettrace() is previous_trace, "the trace function is put back"
+    if alarm:
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "no timer left running"
+
+
+# --- 4.2 exercise 3: long prompt -----------------------------------------------------------------
+
+LONG_PROMPT = " ".join(["The old man walked slowly along the quiet river every morning."] * 9)
+
+
+@pytest.mark.parametrize("prompt, after, growth, passes, expected", [
+    ("Hello world,", 3, 1, False, "只有 3 个 token"),
+    (LONG_PROMPT, None, 1, False, "还是 None"),
+    (LONG_PROMPT, 1, 1, False, "prefill 一次读入整个提示词"),
+    (LONG_PROMPT, "n", 2, False, "每步只送入一个新 token"),
+    (LONG_PROMPT, "n", 1, True, "之后每步只多 1 个位置"),
+], ids=["short", "stub", "one-position", "two-per-step", "right"])
+def test_long_prompt(capsys, lesson_models, prompt, after, growth, passes, expected):
+    model, tokenizer = lesson_models["gpt2"]
+    after = len(tokenizer(prompt).input_ids) if after == "n" else after
+    passed, out = verdict(capsys, exercises.check_long_prompt, prompt, after, growth, model, tokenizer)
+    assert passed is passes and expected in out
+
+
+# --- 4.3 exercises 1-3 -------------------------------------------------------------------------------
+
+SOURCE, PREFIX = "translate English to German: Thank you very much.", "Vielen"
+
+
+@pytest.fixture(scope="module")
+def shape(lesson_models):
+    model, tokenizer = lesson_models["t5-base"]
+    m = len(tokenizer(SOURCE).input_ids)
+    n = 1 + len(tokenizer(PREFIX, add_special_tokens=False).input_ids)
+    return 1, model.config.num_heads, n, m
+
+
+def test_cross_attention_shape(capsys, lesson_models, shape):
+    model, tokenizer = lesson_models["t5-base"]
+    batch, heads, n, m = shape
+    implementation = model.config._attn_implementation
+    cases = [(None, False, "还是 None"), ((batch, heads, m, n), False, "行和列反了"),
+             ((batch, heads, n, m - 1), False, "</s>"), ((batch, heads, n - 1, m), False, "<pad>"),
+             ((batch, heads + 1, n, m), False, "config.num_heads"), ([1, 2], False, "4 个整数"),
+             ((batch, heads, n, m), True, "一致")]
+    for prediction, passes, expected in cases:
+        passed, out = verdict(capsys, exercises.check_cross_attention_shape, prediction, model, tokenizer, SOURCE, PREFIX)
+        assert passed is passes and expected in out, (prediction, out)
+    assert model.config._attn_implementation == implementation, "the attention implementation is put back"
+
+
+def test_swapped_shape(capsys, lesson_models, shape):
+    model, tokenizer = lesson_models["t5-base"]
+    batch, heads, n, m = shape
+    passed, out = verdict(capsys, exercises.check_swapped_shape, (batch, heads, n, m), model, tokenizer, SOURCE, PREFIX)
+    assert not passed and "是原来的形状" in out
+    passed, out = verdict(capsys, exercises.check_swapped_shape, (batch, heads, m - 1, n), model, tokenizer, SOURCE, PREFIX)
+    assert not passed and "</s>" in out
+    assert verdict(capsys, exercises.check_swapped_shape, (batch, heads, m, n), model, tokenizer, SOURCE, PREFIX)[0]
+
+
+@pytest.mark.parametrize("choice, passes", [("A", True), (" a ", True), ("B", False), ("C", False), ("D", False),
+                                            ("E", False), (None, False)])
+def test_causal_mask_quiz(capsys, choice, passes):
+    assert verdict(capsys, exercises.check_causal_mask_quiz, choice)[0] is passes
+
+
+# --- 4.4 exercise 1: the encoder-decoder loop -----------------------------------------------------
+
+def loop_solution(model, tokenizer, text, max_new_tokens=40):
+    input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)
+    new_ids = []
+    with torch.inference_mode():
+        encoder_states = model.get_encoder()(input_ids=input_ids).last_hidden_state
+        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        token = model.config.decoder_start_token_id
+        for _ in range(max_new_tokens):
+            out = model(encoder_outputs=(encoder_states,), decoder_input_ids=torch.tensor([[token]], device=model.device),
+                        cache=cache, use_cache=True)
+            cache = out.cache
+            token = int(out.logits[0, -1].argmax())
+            new_ids.append(token)
+            if token == tokenizer.eos_token_id:
+                break
+    return new_ids
+
+
+def loop_encoder_every_step(model, tokenizer, text, max_new_tokens=40):
+    source, ids = tokenizer(text, return_tensors="pt").input_ids, [0]
+    with torch.inference_mode():
+        for _ in range(max_new_tokens):
+            ids.append(int(model(input_ids=source, decoder_input_ids=torch.tensor([ids])).logits[0, -1].argmax()))
+            if ids[-1] == tokenizer.eos_token_id:
+                break
+    return ids[1:]
+
+
+def loop_without_cache(model, tokenizer, text, max_new_tokens=40):
+    source, ids = tokenizer(text, return_tensors="pt").input_ids, [0]
+    with torch.inference_mode():
+        states = model.get_encoder()(input_ids=source).last_hidden_state
+        for _ in range(max_new_tokens):
+            logits = model(encoder_outputs=(states,), decoder_input_ids=torch.tensor([ids])).logits
+            ids.append(int(logits[0, -1].argmax()))
+            if ids[-1] == tokenizer.eos_token_id:
+                break
+    return ids[1:]
+
+
+def loop_with_generate(model, tokenizer, text, max_new_tokens=40):
+    return model.generate(**tokenizer(text, return_tensors="pt"), max_new_tokens=max_new_tokens)[0].tolist()
+
+
+def loop_past_eos(model, tokenizer, text, max_new_tokens=40):
+    ids = loop_solution(model, tokenizer, text, max_new_tokens)
+    return ids + [ids[-1]]
+
+
+def loop_without_eos(model, tokenizer, text, max_new_tokens=40):
+    return loop_solution(model, tokenizer, text, max_new_tokens)[:-1]
+
+
+def loop_wrong_start(model, tokenizer, text, max_new_tokens=40):
+    model.config.decoder_start_token_id, start = tokenizer.eos_token_id, model.config.decoder_start_token_id
+    try:
+        return loop_solution(model, tokenizer, text, max_new_tokens)
+    finally:
+        model.config.decoder_start_token_id = start
+
+
+def loop_text(model, tokenizer, text, max_new_tokens=40):
+    return tokenizer.decode(loop_solution(model, tokenizer, text, max_new_tokens))
+
+
+def loop_forever(model, tokenizer, text, max_new_tokens=40):
+    while True:
+        loop_solution(model, tokenizer, text, 1)
+
+
+def loop_exit(model, tokenizer, text, max_new_tokens=40):
+    exit()
+
+
+def loop_half_and_train(model, tokenizer, text, max_new_tokens=40):
+    ids = loop_solution(model, tokenizer, text, max_new_tokens)
+    model.half().train()
+    return ids
+
+
+def loop_moves_the_model(model, tokenizer, text, max_new_tokens=40):
+    ids = loop_solution(model, tokenizer, text, max_new_tokens)
+    model.to("meta")  # stands in for model.cpu() / model.cuda() on a machine with one device
+    return ids
+
+
+def loop_edits_weights(model, tokenizer, text, max_new_tokens=40):
+    ids = loop_solution(model, tokenizer, text, max_new_tokens)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(0.5)
+    return ids
+
+
+def test_loop_accepts_the_solution(capsys, lesson_models):
+    model, tokenizer = lesson_models["t5-base"]
+    passed, out = verdict(capsys, exercises.check_encoder_decoder_loop, loop_solution, model, tokenizer)
+    assert passed and out.count("与 generate() 相同") == len(exercises.LOOP_SENTENCES)
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (loop_encoder_every_step, "编码器运行了"),
+    (loop_without_cache, "没有用上 KV 缓存"),
+    (loop_with_generate, "model.generate()"),
+    (loop_past_eos, "生成 </s> 以后还在继续"),
+    (loop_without_eos, "少了最后的 </s>"),
+    (loop_wrong_start, "第一个 token 就和 generate() 不同"),
+    (loop_text, "返回的是文字"),
+    (loop_exit, "exit()"),
+    (lambda model, tokenizer, text, max_new_tokens: None, "返回了 None"),
+], ids=["encoder-every-step", "no-cache", "generate", "past-eos", "no-eos", "wrong-start", "text", "exit", "None"])
+def test_loop_rejects_each_mistake(capsys, lesson_models, fn, expected):
+    model, tokenizer = lesson_models["t5-base"]
+    passed, out = verdict(capsys, exercises.check_encoder_decoder_loop, fn, model, tokenizer)
+    assert not passed and expected in out
+
+
+def test_loop_time_limit(capsys, monkeypatch, lesson_models):
+    monkeypatch.setattr(exercises, "LOOP_TIME_LIMIT_S", 1.0)
+    model, tokenizer = lesson_models["t5-base"]
+    passed, out = verdict(capsys, exercises.check_encoder_decoder_loop, loop_forever, model, tokenizer)
+    assert not passed and "1 秒还没有结束" in out
+
+
+def _state(model):
+    return (model.training, any(m.training for m in model.modules()), model.dtype,
+            {k: v.clone() for k, v in model.state_dict().items()})
+
+
+def _same(a, b):
+    return a[:3] == b[:3] and all(torch.equal(a[3][k], b[3][k]) for k in a[3])
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (loop_half_and_train, ["训练/评估模式", "float32 → float16"]),
+    (loop_moves_the_model, ["把模型搬到了别的设备（cpu → meta）"]),
+    (loop_edits_weights, ["原地修改了权重的数值"]),
+], ids=["half-train", "device", "weights"])
+def test_checks_leave_the_model_as_found(capsys, lesson_models, fn, expected):
+    model, tokenizer = lesson_models["t5-base"]
+    before = _state(model)
+    passed, out = verdict(capsys, exercises.check_encoder_decoder_loop, fn, model, tokenizer)
+    assert not passed and all(e in out for e in expected) and "恢复原状" in out
+    assert _same(before, _state(model))
+
+
+def test_a_large_model_edited_in_place_is_reported_not_silently_kept(capsys, monkeypatch, tiny):
+    monkeypatch.setattr(exercises, "COPY_LIMIT_BYTES", 0)
+    model, tokenizer = tiny["flan-t5-large"]
+    saved = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def edits(entry):
+        with torch.no_grad():
+            model.lm_head.weight.add_(1.0)
+        return one_shot_solution(entry)
+    try:
+        passed, out = verdict(capsys, exercises.check_flan_one_shot, edits, model, tokenizer)
+        assert not passed and "重新运行加载模型的单元格" in out
+    finally:
+        model.load_state_dict(saved)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -76,6 +76,127 @@ def test_lesson_ends_by_pointing_at_the_kernel_menu(path):
         f"{path.name}: the last cell should tell the learner to free memory with Kernel → Shut Down Kernel")
 
 
+# --- one voice across 4.1-4.5 (notebooks/INSTRUCTORS.md: glossary and conventions) ------------
+
+SOLUTION_NOTEBOOKS = sorted((NOTEBOOK_DIR / "solutions").glob("*.ipynb"))
+LESSONS = sorted(NOTEBOOK_DIR.glob("04-*.ipynb"))
+# Code spans, fenced code, math, HTML tags and link targets: ASCII is right there.
+_NOT_PROSE = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|<[^>\n]+>|\]\([^)\n]*\))", re.S)
+# Words of one authorial voice replaced by the other (VOICE: 本节 / “4.2 节”, 停止字符串, ...), and
+# arguments with a lesson the learner never saw (those live in notebooks/INSTRUCTORS.md).
+_OFF_VOICE = ("本篇", "下一篇", "本 notebook", "停止串", "原课程", "原版", "隐藏状态", "补齐", "结束符", "起始符",
+              "停止 token", "PREFILL", "DECODE", "层归一化")
+
+
+def _section(path: Path) -> str:
+    return path.name[:4].replace("0", "", 1).replace("-", ".")  # "04-2_..." -> "4.2"
+
+
+def _prose(nb) -> list[tuple[int, str]]:
+    return [(i, _NOT_PROSE.sub(" ", c.source)) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("path", **_params(NOTEBOOKS))
+def test_prose_quotes_are_chinese(path):
+    nb = nbformat.read(path, as_version=4)
+    # 「」 only around Japanese (text with kana), as d2l-zh's style guide has it.
+    bad = [i for i, text in _prose(nb) if '"' in text or "「" in re.sub(r"「[^」]*[\u3040-\u30ff][^」]*」", "", text)]
+    assert not bad, f"{path.name}: markdown cell(s) {bad} use ASCII quotes (or 「」 around non-Japanese) in prose; write “…”"
+
+
+@pytest.mark.parametrize("path", **_params(NOTEBOOKS))
+def test_one_voice(path):
+    nb = nbformat.read(path, as_version=4)
+    found = [(i, word) for i, text in _prose(nb) for word in _OFF_VOICE if word in text]
+    assert not found, f"{path.name}: {found} (see the conventions in notebooks/INSTRUCTORS.md)"
+    emoji = [i for i, c in enumerate(nb.cells) if "❌" in nbformat.writes(nbformat.v4.new_notebook(cells=[c]))
+             or "✅" in nbformat.writes(nbformat.v4.new_notebook(cells=[c]))]
+    assert not emoji, f"{path.name}: cell(s) {emoji} use emoji ❌/✅ (no emoji font in the lab): use ✗/✓"
+
+
+def test_checks_speak_with_check_marks_not_emoji():
+    source = (ROOT / "dli_seq" / "exercises.py").read_text(encoding="utf-8")
+    assert "❌" not in source and "✅" not in source
+
+
+@pytest.mark.parametrize("path", **_params(LESSONS))
+def test_lesson_headings_are_numbered_by_section(path):
+    nb = nbformat.read(path, as_version=4)
+    section = _section(path)
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert headings[0].startswith(f"# {section} "), f"{path.name}: the title should be '# {section} …'"
+    assert "### 学习目标" in headings and "学完本节，你应该能够：" in nb.cells[0].source, (
+        f"{path.name}: the first cell should have '### 学习目标' and '学完本节，你应该能够：' with a numbered list")
+    numbered, named = [], []
+    for line in headings[1:]:
+        if line.startswith("## "):
+            title = line[3:].strip()
+            match = re.match(rf"{re.escape(section)}\.(\d+) \S", title)
+            if match:
+                numbered.append(int(match.group(1)))
+            else:
+                assert title in ("准备", "小结", "练习"), f"{path.name}: '{line}' should be '## {section}.N 标题'"
+                named.append(title)
+        elif line.startswith("### "):
+            assert not re.match(r"### +(\d|\()", line), f"{path.name}: '{line}': ### headings are unnumbered"
+        else:
+            assert line.startswith(("# ", "## ", "### ")), f"{path.name}: '{line}'"
+    assert numbered == list(range(1, len(numbered) + 1)), f"{path.name}: sections numbered {numbered}"
+    assert named[-1:] in (["小结"], ["练习"]) and (named.index("小结") < named.index("练习") if "练习" in named else True), (
+        f"{path.name}: '## 练习' comes after '## 小结' (d2l-zh order)")
+
+
+@pytest.mark.parametrize("path", **_params(SOLUTION_NOTEBOOKS))
+def test_solution_headings(path):
+    nb = nbformat.read(path, as_version=4)
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert headings[0] == f"# {_section(path)} 练习参考答案"
+    assert all(re.match(r"## 练习 \d+：\S", h) for h in headings if h.startswith("## ")), headings
+
+
+# Every exercise of 4.1-4.5, by the check that grades it; the lesson and its solutions both run it.
+EXERCISE_CHECKS = {
+    "4.1": ["check_alignment", "check_languages"],
+    "4.2": ["check_sampling_prediction", "check_pick_next", "check_long_prompt"],
+    "4.3": ["check_cross_attention_shape", "check_causal_mask_quiz", "check_swapped_shape"],
+    "4.4": ["check_encoder_decoder_loop"],
+    "4.5": ["check_flan_one_shot", "check_flan_decoder_only", "check_phi_one_shot"],
+}
+
+
+@pytest.mark.parametrize("path", **_params(LESSONS))
+def test_every_exercise_has_a_check_cell_and_a_solution(path):
+    from dli_seq import exercises
+
+    section = _section(path)
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    numbers = sorted({int(n) for n in re.findall(r"(?:\*\*练习 |### 练习 )(\d+)：", text)})
+    checks = EXERCISE_CHECKS[section]
+    assert numbers == list(range(1, len(checks) + 1)), f"{path.name}: exercises {numbers}, checks {checks}"
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    solutions_path = NOTEBOOK_DIR / "solutions" / f"{path.name[:4]}_solutions.ipynb"
+    assert solutions_path.is_file(), f"{path.name}: no {solutions_path.name}"
+    assert f"solutions/{solutions_path.name}" in text, f"{path.name}: link the solutions"
+    solutions = nbformat.read(solutions_path, as_version=4)
+    solution_code = "\n".join(c.source for c in solutions.cells if c.cell_type == "code")
+    solution_text = "\n".join(c.source for c in solutions.cells if c.cell_type == "markdown")
+    for number, check in enumerate(checks, start=1):
+        assert callable(getattr(exercises, check)), check
+        assert f"exercises.{check}(" in code, f"{path.name}: exercise {number} has no check cell ({check})"
+        assert f"exercises.{check}(" in solution_code, f"{solutions_path.name}: exercise {number} not checked"
+        assert f"## 练习 {number}：" in solution_text, f"{solutions_path.name}: no '## 练习 {number}：'"
+
+
+def test_the_instructors_note_is_linked_and_has_the_glossary():
+    note = NOTEBOOK_DIR / "INSTRUCTORS.md"
+    assert "notebooks/INSTRUCTORS.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    text = note.read_text(encoding="utf-8")
+    assert "## Glossary (术语表)" in text and "## Conventions" in text and "Running a workshop offline" in text
+
+
 # --- the checker itself ------------------------------------------------------------------------
 
 def _clean_notebook():
