@@ -23,6 +23,7 @@ relative positions and no hard limit.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -31,7 +32,7 @@ import torch
 from tokenizers.decoders import DecodeStream
 from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from .decoding import State, context_size, decode_step, prefill
+from .decoding import State, _token, decode_step, decoder_limit, prefill
 
 
 @dataclass
@@ -125,24 +126,66 @@ class StopStrings:
         return safe
 
 
-def _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_n) -> list[str]:
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_n, do_sample=False,
+                   seed=None) -> list[str]:
     """Clear errors for bad settings; returns the stop strings as a list."""
     if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens <= 0:
         raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
-    if not isinstance(temperature, (int, float)) or not temperature > 0:
+    if not _is_number(temperature) or not temperature > 0:
         raise ValueError(f"temperature must be a number > 0, got {temperature!r} (for greedy use do_sample=False).")
+    if not math.isfinite(temperature) or temperature < 1e-4:
+        raise ValueError(f"temperature={temperature!r} 不能用：应在 0.0001 到有限大之间（想要贪心就用 do_sample=False）。")
     if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1):
         raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}.")
-    if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+    if top_p is not None and (not _is_number(top_p) or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be in (0, 1], got {top_p!r}.")
-    if not isinstance(top_n, int) or top_n < 0:
+    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 0:
         raise ValueError(f"top_n must be an integer >= 0, got {top_n!r}.")
+    if not isinstance(do_sample, bool):
+        raise TypeError(f"do_sample 应是 True 或 False，得到的是 {do_sample!r}。")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64):
+        raise ValueError(f"seed 应是 0 到 2**64-1 之间的整数（或 None），得到的是 {seed!r}。")
     stops = [stop_strings] if isinstance(stop_strings, str) else stop_strings
     if stops is None:
         return []
     if not isinstance(stops, (list, tuple)) or not all(isinstance(s, str) and s for s in stops):
         raise TypeError(f"stop_strings must be a string or a list of non-empty strings, got {stop_strings!r}.")
     return list(stops)
+
+
+def _check_text(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"{what} 里第 {err.start} 个字符 {text[err.start]!r} 不是合法的 Unicode 字符"
+                         "（孤立的代理项），无法分词：请删掉它。") from None
+
+
+def check_pair(model, tokenizer) -> None:
+    """Refuse a tokenizer that belongs to another model (4.2-4.5): vocabulary size and special ids must agree."""
+    from .decoding import vocab_rows
+
+    if not callable(getattr(tokenizer, "encode", None)) or not hasattr(tokenizer, "decode"):
+        raise TypeError(f"tokenizer 应是 transformers 的分词器，得到的是 {type(tokenizer).__name__}。")
+    rows, size = vocab_rows(model), len(tokenizer)
+    problem = None
+    if size > rows:
+        problem = f"分词器有 {size} 个 token，模型的词表只有 {rows} 行"
+    model_eos = model.generation_config.eos_token_id
+    model_eos = model.config.eos_token_id if model_eos is None else model_eos
+    model_eos = {model_eos} if isinstance(model_eos, int) else set(model_eos or ())
+    if problem is None and model_eos and tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in model_eos:
+        problem = f"分词器的结束 token 是 {tokenizer.eos_token_id}，模型的是 {sorted(model_eos)}"
+    if problem is None and model.config.is_encoder_decoder and tokenizer.pad_token_id is not None \
+            and model.config.pad_token_id is not None and tokenizer.pad_token_id != model.config.pad_token_id:
+        problem = f"分词器的填充 token 是 {tokenizer.pad_token_id}，模型的是 {model.config.pad_token_id}"
+    if problem is not None:
+        raise ValueError(f"模型和分词器不是同一个模型的（{problem}）：请用 load() 一起返回的那一对，"
+                         "例如 model, tokenizer = load(\"t5-base\")。")
 
 
 def make_processors(temperature=1.0, top_k=None, top_p=None) -> LogitsProcessorList:
@@ -157,10 +200,22 @@ def make_processors(temperature=1.0, top_k=None, top_p=None) -> LogitsProcessorL
     return processors
 
 
-def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None = None):
-    """Token ids for prefill: (decoder prompt ids, encoder ids or None), with clear errors (4.2, 4.4)."""
+def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None = None,
+                  max_input_tokens: int | None = None):
+    """Token ids for prefill: (decoder prompt ids, encoder ids or None), with clear errors (4.2, 4.4).
+
+    The encoder input may have at most ``max_input_tokens`` tokens (default: the tokenizer's
+    ``model_max_length``, 512 for T5): a longer one is refused before the encoder runs.
+    """
+    from .decoding import _check_encoder_fits, encoder_limit
+
     if not isinstance(prompt, str) or not isinstance(encoder_input, (str, type(None))):
         raise TypeError("prompt and encoder_input must be strings.")
+    if max_input_tokens is not None and (not isinstance(max_input_tokens, int) or isinstance(max_input_tokens, bool)
+                                         or max_input_tokens < 1):
+        raise ValueError(f"max_input_tokens 应是正整数（或 None），得到的是 {max_input_tokens!r}。")
+    _check_text(prompt, "prompt")
+    _check_text(encoder_input or "", "encoder_input")
     if not model.config.is_encoder_decoder:
         if encoder_input:
             raise ValueError("This is a decoder-only model (no encoder): put all the text in the prompt.")
@@ -174,7 +229,13 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
     eos = tokenizer.eos_token
     if eos and encoder_input.endswith(eos):  # the original lesson wrote "...</s>" by hand
         encoder_input = encoder_input[:-len(eos)]
-    return tokenizer.encode(prompt, add_special_tokens=False), tokenizer.encode(encoder_input)
+    limit = max_input_tokens or encoder_limit(model, tokenizer)
+    if len(encoder_input) > 20 * limit:  # no need to tokenize a whole book to know it is too long
+        raise ValueError(f"编码器输入有 {len(encoder_input)} 个字符，远超上限 {limit} 个 token：请缩短源文本"
+                         "（确实需要更长时可传 max_input_tokens=…）。")
+    encoder_ids = tokenizer.encode(encoder_input, truncation=False)
+    _check_encoder_fits(len(encoder_ids), limit)
+    return tokenizer.encode(prompt, add_special_tokens=False), encoder_ids
 
 
 class Generation:
@@ -188,11 +249,12 @@ class Generation:
     def __init__(self, model, tokenizer, prompt: str = "", *, encoder_input: str | None = None,
                  max_new_tokens: int = 50, do_sample: bool = False, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-                 stop_strings=None, eos: bool = True, top_n: int = 5):
-        stops = _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_n)
-        prompt_ids, encoder_ids = encode_inputs(model, tokenizer, prompt, encoder_input)
-        limit = context_size(model)
-        if limit is not None and len(prompt_ids) + max_new_tokens > limit:
+                 stop_strings=None, eos: bool = True, top_n: int = 5, max_input_tokens: int | None = None):
+        stops = _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_n, do_sample, seed)
+        check_pair(model, tokenizer)
+        prompt_ids, encoder_ids = encode_inputs(model, tokenizer, prompt, encoder_input, max_input_tokens)
+        limit = decoder_limit(model)
+        if len(prompt_ids) + max_new_tokens > limit:
             raise ValueError(f"The prompt has {len(prompt_ids)} tokens; with max_new_tokens={max_new_tokens} "
                              f"that exceeds the model's context of {limit} positions.")
         self.model, self.tokenizer = model, tokenizer
@@ -210,7 +272,8 @@ class Generation:
         self._pending: int | None = None  # chosen but not yet fed to the model
         self._token_texts: dict[int, str] = {}
         started = time.perf_counter()
-        self.state: State = prefill(model, prompt_ids or None, encoder_input_ids=encoder_ids)
+        self.state: State = prefill(model, prompt_ids or None, encoder_input_ids=encoder_ids,
+                                    max_encoder_tokens=max_input_tokens or len(encoder_ids or ()) or None)
         self._prefill_s = time.perf_counter() - started
         self.decoder = TextDecoder(tokenizer, self.state.ids.tolist())
 
@@ -251,7 +314,7 @@ class Generation:
         scores = self.scores()
         probs = torch.softmax(scores, dim=-1)
         if forced_id is not None:
-            token = int(forced_id)
+            token = _token(forced_id)
             if not 0 <= token < probs.numel():
                 raise ValueError(f"forced_id {token} is not a token id of this model (0..{probs.numel() - 1}).")
         elif self.do_sample:

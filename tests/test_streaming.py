@@ -254,7 +254,11 @@ def test_encoder_decoder_needs_encoder_input(tiny_models):
     model, tok = tiny_models["flan-t5-large"]
     with pytest.raises(ValueError, match="encoder_input"):
         stream(model, tok, "Bonjour")
-    assert generate_text(model, tok, encoder_input="word " * 300, max_new_tokens=2) is not None  # no hard limit
+    # T5 has no hard position limit, but the kit reads at most the tokenizer's model_max_length (512 here)
+    # unless told otherwise: a source that is too long is refused before the encoder runs.
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        stream_steps(model, tok, encoder_input="word " * 300, max_new_tokens=2)
+    assert generate_text(model, tok, encoder_input="word " * 300, max_new_tokens=2, max_input_tokens=2000) is not None
 
 
 def test_bos_prompt_starts_from_nothing(tiny_models):
@@ -280,3 +284,66 @@ def test_standin_stream_matches_generate(folder, monkeypatch):
     expected = model.generate(ids, do_sample=False, max_new_tokens=16)[0, skip:].tolist()
     assert [s.token_id for s in steps] == expected
     assert "".join(s.text for s in steps) == tok.decode(expected, skip_special_tokens=True)
+
+
+# ---- options and inputs that used to slip through --------------------------------------------
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(temperature=float("inf")), ValueError, "temperature"),
+    (dict(temperature=float("nan")), ValueError, "temperature"),
+    (dict(temperature=1e-300), ValueError, "temperature"),
+    (dict(temperature=True), ValueError, "temperature"),
+    (dict(top_p=True), ValueError, "top_p"),
+    (dict(top_n=True), ValueError, "top_n"),
+    (dict(do_sample="no"), TypeError, "do_sample"),
+    (dict(seed="abc"), ValueError, "seed"),
+    (dict(seed=1.5), ValueError, "seed"),
+    (dict(seed=2**70), ValueError, "seed"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(prompt="Hi \ud800 there"), ValueError, "代理项"),
+    (dict(max_input_tokens=0), ValueError, "max_input_tokens"),
+])
+def test_options_that_used_to_slip_through(tiny_models, kwargs, error, match):
+    model, tok = tiny_models["gpt2"]
+    kwargs = {"prompt": "Hi", **kwargs}
+    with pytest.raises(error, match=match):
+        stream_steps(model, tok, **kwargs)
+
+
+def test_a_seed_up_to_64_bits_is_fine(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    texts = [generate_text(model, tok, "Hi", do_sample=True, seed=2**64 - 1, max_new_tokens=4) for _ in range(2)]
+    assert texts[0] == texts[1]
+
+
+def test_lone_surrogate_in_the_encoder_input(tiny_models):
+    model, tok = tiny_models["t5-base"]
+    with pytest.raises(ValueError, match="代理项"):
+        stream_steps(model, tok, encoder_input="Bonjour \udc80")
+
+
+@pytest.mark.parametrize("model_arch, tokenizer_arch", [("gpt2", "t5-base"), ("t5-base", "gpt2"),
+                                                        ("phi-1_5", "t5-base")])
+def test_model_and_tokenizer_from_different_models(tiny_models, model_arch, tokenizer_arch):
+    model, _ = tiny_models[model_arch]
+    _, tok = tiny_models[tokenizer_arch]
+    kwargs = dict(encoder_input="Hello") if model.config.is_encoder_decoder else {}
+    with pytest.raises(ValueError, match="不是同一个模型"):
+        generate_text(model, tok, "Hello", max_new_tokens=2, **kwargs)
+
+
+def test_a_100k_character_source_is_refused_at_once(tiny_models):
+    """Used to end in an OOM kill at 24 GB after 31 s; now an error before tokenizing it all."""
+    model, tok = tiny_models["t5-base"]
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        stream_steps(model, tok, encoder_input="translate English to French: " + "x" * 100_000)
+    with pytest.raises(ValueError, match="max_input_tokens"):  # just over: counted in tokens
+        stream_steps(model, tok, encoder_input="Hello World! " * 200)
+
+
+def test_forced_token_must_be_an_integer(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    gen = Generation(model, tok, "Hi", max_new_tokens=3)
+    for bad in (1.5, True):
+        with pytest.raises(TypeError, match="整数"):
+            gen.next(bad)
