@@ -17,6 +17,8 @@ token: no attention mask is needed, and positions continue from ``cache_length``
 
 from __future__ import annotations
 
+import functools
+import inspect
 import operator
 from dataclasses import dataclass
 
@@ -160,17 +162,24 @@ def _check_budget(model, n_decoder_ids: int, max_new_tokens: int) -> None:
                          f"（{limit} 个位置）：请缩短提示或减小 max_new_tokens。")
 
 
+@functools.lru_cache(maxsize=None)
+def _cache_name(model_class) -> str:
+    """The KV cache's argument and output name: ``cache`` in recent transformers, ``past_key_values`` in older 5.x (5.17)."""
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
 def _decoder_forward(model, ids: torch.Tensor, cache, encoder_hidden_states):
     """One forward pass of the decoder over ``ids`` (1-D), reusing and extending ``cache``."""
     device = model.device
+    name = _cache_name(type(model))
     if model.config.is_encoder_decoder:
         # The full model, not lm_head on raw decoder states: T5 rescales them first.
         out = model(encoder_outputs=(encoder_hidden_states,), decoder_input_ids=ids[None].to(device),
-                    cache=cache, use_cache=True)
+                    use_cache=True, **{name: cache})
     else:
         # logits_to_keep=1: only the last position's scores are needed to pick the next token.
-        out = model(input_ids=ids[None].to(device), cache=cache, use_cache=True, logits_to_keep=1)
-    return out.logits[0, -1].float(), out.cache
+        out = model(input_ids=ids[None].to(device), use_cache=True, logits_to_keep=1, **{name: cache})
+    return out.logits[0, -1].float(), getattr(out, name)
 
 
 def _inputs(model, input_ids, encoder_input_ids, max_encoder_tokens=None):
