@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def models_mode() -> str:
 
 
 HUB_TIMEOUT_S = 4.0  # the hub check (TCP + TLS + one HTTP answer) gives up after this: load decides in < 10 s
+UNREACHABLE_FOR_S = 60.0  # an endpoint that did not answer is not asked again for this long
+_UNREACHABLE: dict[str, tuple[float, str]] = {}
 TOKENIZER_FILES = "tokenizer.json, spiece.model or vocab.json + merges.txt"
 DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt"]  # config, weights, tokenizer: no pickles
 
@@ -147,6 +150,17 @@ def hub_check(hub_id: str = "gpt2", timeout: float = HUB_TIMEOUT_S) -> str | Non
     if _hub_offline():
         return "HF_HUB_OFFLINE 已设置，不连接 hub"
     endpoint = hub_endpoint()
+    failed = _UNREACHABLE.get(endpoint)
+    if failed is not None and time.monotonic() - failed[0] < UNREACHABLE_FOR_S:
+        return failed[1]  # the next lesson model need not wait for the same dead endpoint again
+    reason, answered = _probe(endpoint, hub_id, timeout)
+    if reason is not None and not answered:
+        _UNREACHABLE[endpoint] = (time.monotonic(), reason)
+    return reason
+
+
+def _probe(endpoint: str, hub_id: str, timeout: float) -> tuple[str | None, bool]:
+    """(why the hub is not usable or None, whether it gave an HTTP answer at all)."""
     url = f"{endpoint}/{hub_id}/resolve/main/config.json"
     answer: dict = {}
 
@@ -165,14 +179,14 @@ def hub_check(hub_id: str = "gpt2", timeout: float = HUB_TIMEOUT_S) -> str | Non
     thread.start()
     thread.join(timeout + 0.5)
     if thread.is_alive() or "error" not in answer and "status" not in answer:
-        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（TLS 握手或 HTTP 应答卡住了）"
+        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（TLS 握手或 HTTP 应答卡住了）", False
     if "error" in answer and "Timeout" in type(answer["error"]).__name__:
-        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（{_one_line(answer['error'])}）"
+        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（{_one_line(answer['error'])}）", False
     if "error" in answer:
-        return f"连不上 {endpoint}（{_one_line(answer['error'])}）"
-    if answer["status"] >= 400:
-        return f"{endpoint} 对 {hub_id} 的 config.json 回答 HTTP {answer['status']}"
-    return None
+        return f"连不上 {endpoint}（{_one_line(answer['error'])}）", False
+    if answer["status"] >= 400:  # an answer: the endpoint works, this model may not be there
+        return f"{endpoint} 对 {hub_id} 的 config.json 回答 HTTP {answer['status']}", True
+    return None, True
 
 
 def hub_reachable(timeout: float = HUB_TIMEOUT_S) -> bool:

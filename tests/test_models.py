@@ -30,6 +30,12 @@ def tiny_gpt2_folder(tmp_path):
     return folder
 
 
+@pytest.fixture(autouse=True)
+def fresh_hub_memory(monkeypatch):
+    """Each test starts with no remembered unreachable endpoint."""
+    monkeypatch.setattr(models, "_UNREACHABLE", {})
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     monkeypatch.setattr(models, "hub_check", lambda hub_id="gpt2", timeout=2.0: "no network in tests")
@@ -302,6 +308,14 @@ def test_hub_cache_lookup_finds_incomplete_repos(monkeypatch, tmp_path):
     assert models._hub_cache("gpt2") == tmp_path / "models--gpt2"
 
 
+def test_a_missing_gpu_index_is_named(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(models.ModelLoadError, match="'cuda:7'.*1 块 GPU"):
+        models.pick_device("cuda:7")
+    assert models.pick_device("cuda:0") == torch.device("cuda:0")
+
+
 def test_dtype_names_and_bad_devices():
     assert models.pick_dtype("bf16") is torch.bfloat16
     assert models.pick_dtype("float16") is torch.float16 and models.pick_dtype("torch.float32") is torch.float32
@@ -378,6 +392,9 @@ def test_tls_that_never_answers_falls_back_within_10_seconds(monkeypatch, local_
     with pytest.raises(models.ModelLoadError, match="HF_ENDPOINT"):
         models.load("gpt2", device="cpu")
     assert time.monotonic() - started <= 10
+    # the next model does not wait for the same dead endpoint again (for a minute)
+    monkeypatch.setattr(models, "_probe", lambda *a: pytest.fail("the dead endpoint was probed again"))
+    assert "秒内没有完成应答" in models.hub_check("t5-base")
 
 
 def test_a_server_that_is_not_tls_falls_back_at_once(monkeypatch, local_endpoint, capsys):
