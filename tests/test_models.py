@@ -480,3 +480,32 @@ def test_hf_endpoint_mirror_is_used(monkeypatch, tmp_path, tiny_gpt2_folder, loc
     # a mirror that answers 404 for the model is a reason, not a hang or a traceback
     handler.status = 404
     assert "HTTP 404" in models.hub_check("gpt2")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_a_tls_intercepting_proxy_falls_back_without_retries(monkeypatch, tmp_path, tiny_gpt2_folder, local_endpoint,
+                                                             capsys):
+    """A proxy that re-signs TLS with its own certificate: verification fails, auto uses the stand-in at once."""
+    import ssl
+    import subprocess
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+
+    def intercept(conn):
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses our certificate: that is the point
+    monkeypatch.setattr(models, "_hub_cache", lambda hub_id: None)
+    monkeypatch.delenv("DLI_SEQ_MODEL_DIR", raising=False)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "auto")
+    local_endpoint(intercept)
+    started = time.monotonic()
+    models.load("gpt2", device="cpu")
+    assert time.monotonic() - started <= 10
+    out = capsys.readouterr().out
+    assert "offline stand-in" in out and "CERTIFICATE_VERIFY_FAILED" in out
