@@ -509,3 +509,27 @@ def test_a_tls_intercepting_proxy_falls_back_without_retries(monkeypatch, tmp_pa
     assert time.monotonic() - started <= 10
     out = capsys.readouterr().out
     assert "offline stand-in" in out and "CERTIFICATE_VERIFY_FAILED" in out
+
+
+def test_the_hub_check_goes_through_the_proxy(monkeypatch, local_endpoint):
+    """HTTP(S)_PROXY is honoured: the check reaches a mirror name that only the (loopback) proxy knows."""
+    class Proxy(BaseHTTPRequestHandler):
+        seen: list = []
+
+        def log_message(self, *args):
+            pass
+
+        def do_HEAD(self):
+            type(self).seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+    local_endpoint(Proxy, scheme="http")
+    proxy = models.hub_endpoint()
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub-mirror.invalid")
+    import huggingface_hub
+
+    huggingface_hub.close_session()  # the session reads the proxy variables when it is made
+    assert models.hub_check("gpt2") is None
+    assert Proxy.seen == ["http://hub-mirror.invalid/gpt2/resolve/main/config.json"]
