@@ -1,20 +1,21 @@
 # dli-seq: two commands on a fresh machine.
 #   make lab     install into .venv and open JupyterLab on notebooks/ (localhost, with a token)
 #   make test    install into .venv and run the whole test suite
-# Also: make course (run every notebook headless into build/), make doctor, make test-gpu.
+# Also: make course (run every notebook headless into build/), make doctor, make test-gpu,
+# make test-oldest (the generation core on the oldest supported versions).
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lab course doctor test test-gpu browser-deps figures standins benchmark clean
+.PHONY: install lab course doctor test test-oldest test-gpu browser-deps figures standins benchmark clean
 .PHONY: wheelhouse wheelhouse-device install-offline
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	@touch $(STAMP)
 
@@ -51,6 +52,16 @@ test: $(STAMP) browser-deps
 	else \
 		echo "No notebooks under notebooks/ yet: skipping nbval."; \
 	fi
+
+# The generation core (decoding, streaming, models) on the OLDEST versions pyproject.toml allows
+# (requirements/oldest.txt: transformers 5.17, ...), in a separate venv; CI runs it after `make test`.
+OLDEST := .venv-oldest
+test-oldest:
+	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements/oldest.txt
+	$(OLDEST)/bin/python -m pip install --quiet --no-deps -e .
+	DLI_SEQ_MODELS=offline OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -p no:cacheprovider \
+		tests/test_decoding.py tests/test_streaming.py tests/test_models.py
 
 # On a CUDA machine (issue 13): the generation core on cuda in fp32 and bf16 (greedy ids ==
 # generate(), real-size random-init models and the stand-ins; the fast path's CUDA graph), the

@@ -1,7 +1,10 @@
 """``python -m dli_seq doctor``: what a workshop's first minute needs to know.
 
 Prints library versions, the device the lesson will use, and for each lesson model
-where it would load from (local folder, hub cache, hub, or offline stand-in).
+where it would load from (local folder, hub cache, hub, or offline stand-in). Each source is
+validated as ``load`` does (config, safetensors weights, tokenizer files; the hub within a few
+seconds); a source passed over is shown with its reason. Exit status 1 when a source that is
+there (``DLI_SEQ_MODEL_DIR``, the cache, an ``HF_ENDPOINT`` mirror) is unusable, or a model has none.
 """
 
 from __future__ import annotations
@@ -48,10 +51,11 @@ def doctor() -> int:
             print(f"  {name:<22} NOT AVAILABLE: {err}")
             status = 1
             continue
+        for skipped in where.skipped:
+            mark = "UNUSABLE" if skipped.broken else "skipped"
+            print(f"  {name:<22} {mark} {skipped.source} ({skipped.location}): {skipped.reason}")
+            status = 1 if skipped.broken else status
         note = f"stand-in ({spec.trained_on})" if where.is_standin else where.source
-        if where.is_standin and not (spec.standin_path / "config.json").is_file():
-            note += " -- MISSING: run `python -m dli_seq.standins.train`"
-            status = 1
         print(f"  {name:<22} {note}: {where.location}")
     return status
 

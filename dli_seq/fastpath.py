@@ -34,7 +34,7 @@ import torch
 from transformers import EncoderDecoderCache, StaticCache
 
 from . import decoding
-from .decoding import State, context_size, decoder_start_id
+from .decoding import State, _cache_name, context_size, decoder_start_id
 
 _told: set[tuple[str, str]] = set()  # (model class, reason) already reported: one line, once
 
@@ -99,12 +99,21 @@ def _as_ids(ids, what: str) -> torch.LongTensor:
     return ids
 
 
+_CACHE_ARG: dict = {}  # model class -> the forward argument that takes the cache
+
+
+def _cache_arg(model) -> str:
+    """Looked up once per model class, outside any graph (``decoding._cache_name``)."""
+    return _CACHE_ARG.setdefault(type(model), _cache_name(type(model)))
+
+
 def _forward(model, ids: torch.Tensor, cache, encoder_hidden_states) -> torch.Tensor:
     """Decoder forward over ``ids`` (shape (1, n), on the model's device); the last position's logits."""
+    kw = {_CACHE_ARG.get(type(model)) or _cache_arg(model): cache}  # `cache`; `past_key_values` in 5.17
     if model.config.is_encoder_decoder:
-        out = model(encoder_outputs=(encoder_hidden_states,), decoder_input_ids=ids, cache=cache, use_cache=True)
+        out = model(encoder_outputs=(encoder_hidden_states,), decoder_input_ids=ids, use_cache=True, **kw)
     else:
-        out = model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1, **kw)
     return out.logits
 
 

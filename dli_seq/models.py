@@ -7,12 +7,16 @@ by :func:`resolve`, in this order:
    without network): ``$DLI_SEQ_MODEL_DIR/gpt2`` or ``$DLI_SEQ_MODEL_DIR/google--flan-t5-large``
    (``google/flan-t5-large`` as nested folders works too);
 2. the Hugging Face cache on this machine (what an earlier download left);
-3. the hub itself, if it can be reached;
+3. the hub itself (or the mirror in ``HF_ENDPOINT``), if it answers within ``HUB_TIMEOUT_S``;
 4. the small stand-in model that ships inside this package (``dli_seq/standins/``).
+
+A source counts only if it is complete: ``config.json`` of the right architecture (no
+``auto_map``: remote code is never run), safetensors weights whose headers check out, and
+tokenizer files. Pickled weights (``pytorch_model.bin``) are never loaded.
 
 ``DLI_SEQ_MODELS`` picks the policy:
 
-* ``auto`` (default): 1-4, first that works.
+* ``auto`` (default): 1-4, first that works; each source passed over prints one line saying why.
 * ``hub``: 1-3 only; a clear error instead of a stand-in.
 * ``offline``: the stand-in, always; no network, no cache. Tests use this, so their
   outputs are the same on every machine.
@@ -20,8 +24,10 @@ by :func:`resolve`, in this order:
 
 from __future__ import annotations
 
+import json
 import os
-import socket
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +46,7 @@ class LessonModel:
     section: str
     standin: str
     trained_on: str
+    model_type: str  # what config.json must say: another architecture in the folder is refused
 
     @property
     def standin_path(self) -> Path:
@@ -50,13 +57,13 @@ REGISTRY: dict[str, LessonModel] = {
     m.hub_id: m
     for m in [
         LessonModel("gpt2", "decoder-only", "4.2", "gpt2",
-                    "simple synthetic English sentences (real GPT-2 vocabulary)"),
+                    "simple synthetic English sentences (real GPT-2 vocabulary)", "gpt2"),
         LessonModel("t5-base", "encoder-decoder", "4.4", "t5-base",
-                    "toy English->French/German translation with task prefixes"),
+                    "toy English->French/German translation with task prefixes", "t5"),
         LessonModel("google/flan-t5-large", "encoder-decoder", "4.5", "flan-t5-large",
-                    "a small instruction mixture: Spanish, arithmetic, facts, dialogue, stories"),
+                    "a small instruction mixture: Spanish, arithmetic, facts, dialogue, stories", "t5"),
         LessonModel("microsoft/phi-1_5", "decoder-only", "4.5", "phi-1_5",
-                    "the same instruction mixture in 'Answer:' format (GPT-2 vocabulary)"),
+                    "the same instruction mixture in 'Answer:' format (GPT-2 vocabulary)", "phi"),
     ]
 }
 ALIASES = {"flan-t5-large": "google/flan-t5-large", "phi-1_5": "microsoft/phi-1_5",
@@ -74,6 +81,7 @@ class Resolution:
     name: str
     source: str
     location: str
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def is_standin(self) -> bool:
@@ -97,59 +105,239 @@ def models_mode() -> str:
     return mode
 
 
-def _local_folder(hub_id: str) -> Path | None:
-    root = os.environ.get("DLI_SEQ_MODEL_DIR")
-    if not root:
-        return None
-    for candidate in (Path(root) / hub_id.replace("/", "--"), Path(root) / hub_id):
-        if (candidate / "config.json").is_file():
-            return candidate
+HUB_TIMEOUT_S = 4.0  # the hub check (TCP + TLS + one HTTP answer) gives up after this: load decides in < 10 s
+UNREACHABLE_FOR_S = 60.0  # an endpoint that did not answer is not asked again for this long
+_UNREACHABLE: dict[str, tuple[float, str]] = {}
+TOKENIZER_FILES = "tokenizer.json, spiece.model or vocab.json + merges.txt"
+DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt"]  # config, weights, tokenizer: no pickles
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A source :func:`resolve` passed over, and why; ``broken`` when it exists but is unusable."""
+
+    source: str
+    location: str
+    reason: str
+    broken: bool
+
+    def notice(self, hub_id: str) -> str:
+        """The one line printed when ``auto`` falls back past this source."""
+        return f"[dli-seq] {hub_id!r}：不使用 {self.source}（{self.location}）——{self.reason}"
+
+
+def hub_endpoint() -> str:
+    """The hub's address: ``HF_ENDPOINT`` (a mirror, e.g. https://hf-mirror.com) or https://huggingface.co."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").strip().rstrip("/")
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def _one_line(err: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    text = f"{type(err).__name__}: {text}"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def hub_check(hub_id: str = "gpt2", timeout: float = HUB_TIMEOUT_S) -> str | None:
+    """None when the hub (``HF_ENDPOINT`` respected) answers for ``hub_id`` within ``timeout`` s, else why not (4.1).
+
+    One HEAD request for the model's ``config.json`` through huggingface_hub's own HTTP session (so
+    its proxy settings and ``HTTPS_PROXY`` apply): TCP, TLS and an HTTP answer, all bounded.
+    """
+    if _hub_offline():
+        return "HF_HUB_OFFLINE 已设置，不连接 hub"
+    endpoint = hub_endpoint()
+    failed = _UNREACHABLE.get(endpoint)
+    if failed is not None and time.monotonic() - failed[0] < UNREACHABLE_FOR_S:
+        return failed[1]  # the next lesson model need not wait for the same dead endpoint again
+    reason, answered = _probe(endpoint, hub_id, timeout)
+    if reason is not None and not answered:
+        _UNREACHABLE[endpoint] = (time.monotonic(), reason)
+    return reason
+
+
+def _probe(endpoint: str, hub_id: str, timeout: float) -> tuple[str | None, bool]:
+    """(why the hub is not usable or None, whether it gave an HTTP answer at all)."""
+    url = f"{endpoint}/{hub_id}/resolve/main/config.json"
+    answer: dict = {}
+
+    def probe() -> None:
+        try:
+            from huggingface_hub import get_session
+            from huggingface_hub.utils import build_hf_headers
+
+            response = get_session().head(url, headers=build_hf_headers(), timeout=timeout,
+                                          follow_redirects=False)
+            answer["status"] = response.status_code
+        except Exception as err:  # noqa: BLE001 - any failure means: not usable now
+            answer["error"] = err
+
+    thread = threading.Thread(target=probe, name="dli-seq-hub-check", daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    if thread.is_alive() or "error" not in answer and "status" not in answer:
+        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（TLS 握手或 HTTP 应答卡住了）", False
+    if "error" in answer and "Timeout" in type(answer["error"]).__name__:
+        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（{_one_line(answer['error'])}）", False
+    if "error" in answer:
+        return f"连不上 {endpoint}（{_one_line(answer['error'])}）", False
+    if answer["status"] >= 400:  # an answer: the endpoint works, this model may not be there
+        return f"{endpoint} 对 {hub_id} 的 config.json 回答 HTTP {answer['status']}", True
+    return None, True
+
+
+def hub_reachable(timeout: float = HUB_TIMEOUT_S) -> bool:
+    """True when the hub (or the ``HF_ENDPOINT`` mirror) answers within ``timeout`` seconds."""
+    return hub_check("gpt2", timeout) is None
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Why a .safetensors file is unusable (missing, truncated, bad header), or None; reads only its header."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            if len(head) < 8:
+                return f"{path.name} 被截断了（只有 {size} 字节）"
+            length = int.from_bytes(head, "little")
+            if length > size - 8 or length > 100_000_000:
+                return f"{path.name} 被截断了（头部声称 {length} 字节，文件只有 {size} 字节）"
+            header = json.loads(handle.read(length))
+    except OSError as err:
+        return f"{path.name} 无法读取（{_one_line(err)}）"
+    except ValueError:
+        return f"{path.name} 的头部不是合法的 safetensors 格式"
+    ends = [entry["data_offsets"][1] for key, entry in header.items()
+            if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry]
+    if 8 + length + max(ends, default=0) > size:
+        return f"{path.name} 被截断了（应有 {8 + length + max(ends)} 字节，只有 {size} 字节）"
     return None
 
 
-def _hub_cache(hub_id: str) -> Path | None:
+def check_folder(folder: str | Path, spec: LessonModel) -> str | None:
+    """None when ``folder`` holds a complete ``spec`` model (config, safetensors, tokenizer), else why not (4.1)."""
+    folder = Path(folder)
     try:
-        from huggingface_hub import try_to_load_from_cache
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "没有 config.json"
+    except (OSError, ValueError) as err:
+        return f"config.json 无法读取（{_one_line(err)}）"
+    if not isinstance(config, dict):
+        return "config.json 不是一个 JSON 对象"
+    if "auto_map" in config:
+        return ("config.json 里有 auto_map：这个模型要运行仓库自带的代码，dli-seq 从不启用 "
+                "trust_remote_code，不加载它")
+    if config.get("model_type") != spec.model_type:
+        return (f"config.json 的 model_type 是 {config.get('model_type')!r}，而 {spec.hub_id} "
+                f"应是 {spec.model_type!r}（文件夹里放的是别的模型）")
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return "model.safetensors.index.json 无法读取"
+    elif (folder / "model.safetensors").is_file():
+        shards = ["model.safetensors"]
+    else:
+        pickles = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
+        extra = (f"；只有 {', '.join(pickles)}（pickle 格式，出于安全 dli-seq 不加载）" if pickles else "")
+        return "没有 safetensors 权重（model.safetensors）" + extra
+    for shard in shards:
+        if (problem := _safetensors_problem(folder / shard)) is not None:
+            return problem
+    has_bpe = (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file()
+    if not ((folder / "tokenizer.json").is_file() or (folder / "spiece.model").is_file() or has_bpe):
+        return f"缺少分词器文件（{TOKENIZER_FILES}）"
+    return None
+
+
+def _local_folder(spec: LessonModel) -> tuple[Path | None, Skipped | None]:
+    """``$DLI_SEQ_MODEL_DIR/<name>`` if it is complete; else what is wrong with it (None, None: not set)."""
+    root = os.environ.get("DLI_SEQ_MODEL_DIR")
+    if not root:
+        return None, None
+    base = Path(root).expanduser()
+    names = dict.fromkeys([spec.hub_id.replace("/", "--"), spec.hub_id])
+    candidates = [base / name for name in names]
+    where = f"DLI_SEQ_MODEL_DIR={root}"
+    if not base.is_dir():
+        return None, Skipped("local-folder", where, "这个文件夹不存在", True)
+    found = [c for c in candidates if c.is_dir()]
+    if not found:
+        hint = ""
+        if (base / "config.json").is_file():
+            hint = "（它本身就是一个模型文件夹：DLI_SEQ_MODEL_DIR 应指向它的上一级）"
+        elif any(base.glob("models--*")):
+            hint = "（这是 Hugging Face 缓存的布局：把 HF_HUB_CACHE 设为它，而不是 DLI_SEQ_MODEL_DIR）"
+        layout = " 或 ".join(f"$DLI_SEQ_MODEL_DIR/{name}" for name in names)
+        return None, Skipped("local-folder", where, f"里面没有 {layout}{hint}", False)
+    for folder in found:
+        problem = check_folder(folder, spec)
+        if problem is None:
+            return folder, None
+    return None, Skipped("local-folder", str(found[0]), problem + "（DLI_SEQ_MODEL_DIR）", True)
+
+
+def _hub_cache(hub_id: str) -> Path | None:
+    """The model's folder in the Hugging Face cache (a snapshot, or the repo folder if incomplete), or None."""
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
     except ImportError:  # pragma: no cover - huggingface_hub comes with transformers
         return None
     found = try_to_load_from_cache(hub_id, "config.json")
     if isinstance(found, str) and Path(found).is_file():
         return Path(found).parent
-    return None
+    repo = Path(constants.HF_HUB_CACHE) / ("models--" + hub_id.replace("/", "--"))
+    return repo if repo.is_dir() else None
 
 
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """True when huggingface.co answers within ``timeout`` seconds (and HF_HUB_OFFLINE is unset)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False"):
-        return False
-    try:
-        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+def _candidates(spec: LessonModel, mode: str):
+    """(Resolution, Skipped or None) for each source in order; the hub is only probed when reached."""
+    if mode != "offline":
+        folder, skipped = _local_folder(spec)
+        if folder is not None or skipped is not None:
+            yield Resolution(spec.hub_id, "local-folder", str(folder or skipped.location)), skipped
+        if (cached := _hub_cache(spec.hub_id)) is not None:
+            problem = check_folder(cached, spec)
+            yield (Resolution(spec.hub_id, "hub-cache", str(cached)),
+                   problem and Skipped("hub-cache", str(cached), f"缓存不完整：{problem}", True))
+        problem = hub_check(spec.hub_id)
+        yield (Resolution(spec.hub_id, "hub", f"{hub_endpoint()}/{spec.hub_id}"),
+               problem and Skipped("hub", hub_endpoint(), problem, "HF_ENDPOINT" in os.environ))
+    if mode != "hub":
+        standin = Resolution(spec.hub_id, "stand-in", str(spec.standin_path))
+        problem = None
+        if not (spec.standin_path / "config.json").is_file():
+            problem = "替身模型文件缺失：重新安装 dli-seq，或运行 python -m dli_seq.standins.train"
+        yield standin, problem and Skipped("stand-in", str(spec.standin_path), problem, True)
+
+
+def _no_source_error(spec: LessonModel, skipped: list[Skipped], mode: str) -> ModelLoadError:
+    why = "；".join(f"{s.source}（{s.location}）：{s.reason}" for s in skipped) or "没有找到任何来源"
+    fix = ("在有网络的机器上下载它（或设置 HF_ENDPOINT 使用镜像），或设置 DLI_SEQ_MODELS=auto 使用离线替身模型"
+           if mode == "hub" else "重新安装 dli-seq")
+    return ModelLoadError(f"无法加载 {spec.hub_id!r}：{why}。解决办法：{fix}。")
 
 
 def resolve(name: str, mode: str | None = None) -> Resolution:
-    """Decide where ``name`` loads from, following the order in this module's docstring (4.2-4.5)."""
+    """Decide where ``name`` loads from, following the order in this module's docstring (4.2-4.5).
+
+    Only a complete source is chosen; the ones passed over are in ``.skipped`` with the reason.
+    """
     spec = lesson_model(name)
     mode = mode or models_mode()
     if mode not in MODES:
         raise ModelLoadError(f"mode={mode!r} is not valid; use one of {', '.join(MODES)}.")
-    standin = Resolution(spec.hub_id, "stand-in", str(spec.standin_path))
-    if mode == "offline":
-        return standin
-    if (folder := _local_folder(spec.hub_id)) is not None:
-        return Resolution(spec.hub_id, "local-folder", str(folder))
-    if (cached := _hub_cache(spec.hub_id)) is not None:
-        return Resolution(spec.hub_id, "hub-cache", str(cached))
-    if hub_reachable():
-        return Resolution(spec.hub_id, "hub", spec.hub_id)
-    if mode == "hub":
-        raise ModelLoadError(
-            f"{spec.hub_id!r} is not in a local folder (DLI_SEQ_MODEL_DIR), not in the Hugging Face "
-            "cache, and the hub cannot be reached. Download it on a machine with network, or set "
-            "DLI_SEQ_MODELS=auto to use the offline stand-in.")
-    return standin
+    skipped: list[Skipped] = []
+    for where, problem in _candidates(spec, mode):
+        if problem is None:
+            return Resolution(where.name, where.source, where.location, tuple(skipped))
+        skipped.append(problem)
+    raise _no_source_error(spec, skipped, mode)
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -162,15 +350,40 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ModelLoadError(f"device={device!r} is not a device name; use 'cpu', 'cuda' or 'mps'.") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError("device='cuda' was asked for, but this machine has no CUDA GPU. "
-                             "Use device=None (picks the best available) or device='cpu'.")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ModelLoadError("device='mps' was asked for, but Apple's MPS backend is not available here. "
-                             "Use device=None or device='cpu'.")
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ModelLoadError(f"device={device!r} 不是设备名：用 'cpu'、'cuda' 或 'mps'（或 device=None 自动选择）。") from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ModelLoadError(f"device={str(dev)!r}：这台机器没有 CUDA GPU（no CUDA GPU）。"
+                                 "用 device=None（自动选择）或 device='cpu'。")
+        count = torch.cuda.device_count()
+        if dev.index is not None and not 0 <= dev.index < count:
+            raise ModelLoadError(f"device={str(dev)!r}：这台机器只有 {count} 块 GPU（cuda:0 到 cuda:{count - 1}）。"
+                                 "用 device='cuda' 或 device=None。")
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ModelLoadError(f"device={str(dev)!r}：这里没有 Apple 的 MPS 后端。用 device=None 或 device='cpu'。")
+    elif dev.type != "cpu":
+        raise ModelLoadError(f"device={str(dev)!r} 不能用来运行课程里的模型（{dev.type} 上没有真实的计算）："
+                             "用 'cpu'、'cuda' 或 'mps'，或 device=None 自动选择。")
     return dev
+
+
+DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
+          "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+          "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+def pick_dtype(dtype: str | torch.dtype | None = None) -> torch.dtype:
+    """float32 by default; a torch dtype or a common name ("bf16", "float16", "fp32") (4.5)."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, str) and dtype.strip().lower().removeprefix("torch.") in DTYPES:
+        return DTYPES[dtype.strip().lower().removeprefix("torch.")]
+    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
+        return dtype
+    raise ModelLoadError(f"dtype={dtype!r} 不能用：用 torch.float32、torch.float16、torch.bfloat16，"
+                         "或名字 'float32'、'fp16'、'bf16'（dtype=None 即 float32）。")
 
 
 def _model_class(kind: str):
@@ -185,37 +398,81 @@ def standin_notice(spec: LessonModel) -> str:
             f"'standins/{spec.standin}', a small {spec.kind} model trained on {spec.trained_on}.")
 
 
-def load(name: str, device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-         quiet: bool = False):
-    """Load a lesson model and its tokenizer: ``model, tokenizer = load("t5-base")`` (4.2-4.5).
+def _fix(source: str) -> str:
+    return {"local-folder": "把完整的模型（config.json、model.safetensors、分词器文件）重新放进这个文件夹，或取消 DLI_SEQ_MODEL_DIR",
+            "hub-cache": "删除缓存里的这个模型后重新下载（hf cache delete），或设置 DLI_SEQ_MODELS=offline",
+            "hub": "检查网络（或用 HF_ENDPOINT 指向镜像），或设置 DLI_SEQ_MODELS=offline",
+            "stand-in": "重新安装 dli-seq，或运行 python -m dli_seq.standins.train"}[source]
 
-    ``device=None`` picks cuda, then mps, then cpu; ``dtype=None`` means float32.
-    Weights load from safetensors only and never with remote code.
-    """
+
+def _download(spec: LessonModel) -> Path:
+    """Fetch config, safetensors and tokenizer files into the HF cache, with bounded timeouts."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(spec.hub_id, allow_patterns=DOWNLOAD_PATTERNS, etag_timeout=HUB_TIMEOUT_S,
+                                      endpoint=hub_endpoint()))
+    except Exception as err:  # noqa: BLE001 - network, HTTP and disk errors alike
+        raise ModelLoadError(f"从 {hub_endpoint()} 下载 {spec.hub_id!r} 失败（{_one_line(err)}）。"
+                             f"解决办法：{_fix('hub')}。") from err
+
+
+def _load_from(where: Resolution, spec: LessonModel, dtype: torch.dtype):
+    """Load model and tokenizer from one source; every failure is a ModelLoadError naming path and fix."""
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    spec = lesson_model(name)
-    dev = pick_device(device)
-    where = resolve(spec.hub_id)
-    if where.is_standin and not (spec.standin_path / "config.json").is_file():
-        raise ModelLoadError(f"The stand-in for {spec.hub_id!r} is missing at {spec.standin_path}; "
-                             "reinstall dli-seq or run `python -m dli_seq.standins.train`.")
-    kwargs = dict(trust_remote_code=False, local_files_only=where.source != "hub")
+    folder = _download(spec) if where.source == "hub" else Path(where.location)
+    if (problem := check_folder(folder, spec)) is not None:
+        raise ModelLoadError(f"{spec.hub_id!r} 在 {folder} 不完整：{problem}。解决办法：{_fix(where.source)}。")
+    kwargs = dict(trust_remote_code=False, local_files_only=True)
     bars_were_on = hf_logging.is_progress_bar_enabled()
-    if where.is_standin:  # a stand-in loads in milliseconds: no progress bar in the notebook
-        hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # files are local by now: loading them needs no progress bar
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where.location, **kwargs)
-        model = _model_class(spec.kind).from_pretrained(
-            where.location, dtype=dtype or torch.float32, use_safetensors=True, **kwargs)
-    except OSError as err:
-        raise ModelLoadError(f"Could not load {spec.hub_id!r} from {where.source} ({where.location}): {err}. "
-                             "Set DLI_SEQ_MODELS=offline to use the stand-in.") from err
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+        model = _model_class(spec.kind).from_pretrained(folder, dtype=dtype, use_safetensors=True, **kwargs)
+    except Exception as err:  # noqa: BLE001 - safetensors, config and tokenizer errors alike
+        raise ModelLoadError(f"无法从 {folder} 加载 {spec.hub_id!r}（{_one_line(err)}）。"
+                             f"解决办法：{_fix(where.source)}。") from err
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
-    if where.is_standin and not quiet:
-        print(standin_notice(spec))
-    model.to(dev).eval()
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) == 0 or not tokenizer.encode("Hi", add_special_tokens=False):
+        raise ModelLoadError(f"{folder} 里的分词器是空的（encode('Hi') 没有 token）。解决办法：{_fix(where.source)}。")
+    if len(tokenizer) > rows:
+        raise ModelLoadError(f"{folder} 里的分词器有 {len(tokenizer)} 个 token，模型的词表只有 {rows} 行："
+                             f"两者不是同一个模型的。解决办法：{_fix(where.source)}。")
     return model, tokenizer
+
+
+def load(name: str, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+         quiet: bool = False):
+    """Load a lesson model and its tokenizer: ``model, tokenizer = load("t5-base")`` (4.2-4.5).
+
+    ``device=None`` picks cuda, then mps, then cpu; ``dtype=None`` means float32 ("bf16" etc. work).
+    Weights load from safetensors only and never with remote code. With ``DLI_SEQ_MODELS=auto`` a
+    source that fails (incomplete, unreachable, broken) is passed over with a one-line notice.
+    """
+    spec = lesson_model(name)
+    dev, dtype = pick_device(device), pick_dtype(dtype)
+    mode = models_mode()
+    skipped: list[Skipped] = []
+    for where, problem in _candidates(spec, mode):
+        if problem is None:
+            try:
+                model, tokenizer = _load_from(where, spec, dtype)
+            except ModelLoadError as err:
+                if mode == "hub" or where.is_standin:
+                    raise
+                problem = Skipped(where.source, where.location, str(err), True)
+        if problem is not None:
+            skipped.append(problem)
+            if mode == "auto" and not quiet and problem.source != "stand-in":
+                print(problem.notice(spec.hub_id))
+            continue
+        if where.is_standin and not quiet:
+            print(standin_notice(spec))
+        model.to(dev).eval()
+        return model, tokenizer
+    raise _no_source_error(spec, skipped, mode)

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from .decoding import context_size, decode_step, decoder_start_id, prefill
-from .streaming import Generation, encode_inputs
+from .streaming import Generation, check_pair, encode_inputs
 
 FINISHED = "generation finished — press Reset"
 PROMPT_CHANGED = "prompt changed — press Reset to start over"
@@ -195,9 +195,19 @@ class GenerationStepper:
     # ----- public actions (each is also a button) -----
     @_guarded
     def set_model(self, model, tokenizer=None) -> None:
-        """Swap in another model (and tokenizer): the running generation is dropped and restarts (4.2, 4.4)."""
+        """Swap in another model (and tokenizer): the running generation is dropped and restarts (4.2, 4.4).
+
+        Without ``tokenizer`` the current one is kept only if it belongs to the new model too.
+        """
         if self._running:
             return self._say(ALREADY_RUNNING, error=True)
+        try:
+            check_pair(model, tokenizer or self.tokenizer)
+        except ValueError as err:
+            if tokenizer is not None:
+                raise
+            raise ValueError("新模型和当前的分词器不是一对：把新模型的分词器一起传进来，"
+                             "stepper.set_model(model, tokenizer)。") from err
         self.generation, self.attention = None, None
         self.model, self.tokenizer = model, tokenizer or self.tokenizer
         enc_dec = model.config.is_encoder_decoder
@@ -470,13 +480,21 @@ def _device_name(device: torch.device) -> str:
     return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
 
 
+TIMING_MAX_POSITIONS = 20_000  # positions the naive loop may recompute in all (it grows with the square)
+TIMING_PROGRESS_FROM = 5_000  # show a progress bar from this much work on
+
+
 @torch.inference_mode()
 def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, encoder_input: str | None = None,
-                    max_new_tokens: int = 64, repeats: int = 1, plot: bool = True) -> TimingResult:
+                    max_new_tokens: int = 64, repeats: int = 1, plot: bool = True,
+                    max_positions: int | None = TIMING_MAX_POSITIONS, progress: bool | None = None) -> TimingResult:
     """Time each new token: re-reading the whole text (no cache) vs prefill + decode_step (4.2).
 
     Both loops pick greedily and ignore end-of-sequence, so both series have ``max_new_tokens``
-    points; with ``repeats`` > 1 the fastest of the repeats is kept per position.
+    points; with ``repeats`` > 1 the fastest of the repeats is kept per position. The naive loop
+    recomputes every position at every step (work grows with the square of ``max_new_tokens``):
+    more than ``max_positions`` positions in all is refused up front (``max_positions=None`` lifts
+    the bound), and a progress bar shows from a few thousand on (``progress=True/False`` forces it).
     """
     for name, value in (("max_new_tokens", max_new_tokens), ("repeats", repeats)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -487,6 +505,16 @@ def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, e
     limit = context_size(model)
     if limit is not None and len(prompt_ids) + max_new_tokens > limit:
         raise ValueError(f"{len(prompt_ids)} prompt tokens + {max_new_tokens} new ones exceed the context of {limit}.")
+    first = len(start) + len(prompt_ids)
+    work = repeats * (max_new_tokens * first + max_new_tokens * (max_new_tokens - 1) // 2)
+    if max_positions is not None and work > max_positions:
+        raise ValueError(f"不用缓存的循环要重新计算约 {work} 个位置（随 max_new_tokens 平方增长），超过了上限 "
+                         f"{max_positions}：请减小 max_new_tokens（或 repeats），或传 max_positions=None 取消上限。")
+    from tqdm.auto import tqdm
+
+    show = work >= TIMING_PROGRESS_FROM if progress is None else bool(progress)
+    bar = tqdm(total=2 * repeats * max_new_tokens, desc="kv_cache_timing", unit="token", leave=False,
+               disable=not show)
 
     def now() -> float:
         if device.type == "cuda":
@@ -506,6 +534,7 @@ def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, e
                 logits = model(input_ids=torch.tensor([ids], device=device), use_cache=False).logits
             ids.append(int(logits[0, -1].argmax()))
             times.append(now() - t0)
+            bar.update()
         return times
 
     def cached() -> list[float]:  # prefill once, then one position per step
@@ -518,11 +547,14 @@ def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, e
             decode_step(state, token)
             token = int(state.logits.argmax())
             times.append(now() - t0)
+        bar.update(max_new_tokens)
         return times
 
     cached()  # warm-up: first calls pay for lazy initialisation
-    runs_naive = [naive() for _ in range(repeats)]
-    runs_cached = [cached() for _ in range(repeats)]
+    bar.reset()
+    with bar:
+        runs_naive = [naive() for _ in range(repeats)]
+        runs_cached = [cached() for _ in range(repeats)]
     naive_ms = [1000 * min(r[i] for r in runs_naive) for i in range(max_new_tokens)]
     cached_ms = [1000 * min(r[i] for r in runs_cached) for i in range(max_new_tokens)]
     positions = [len(start) + len(prompt_ids) + i for i in range(max_new_tokens)]

@@ -154,3 +154,84 @@ def test_standin_greedy_matches_generate(folder, monkeypatch):
         got = greedy_generate(model, **ours, max_new_tokens=N, eos_token_id=eos)
     assert got == expected
     assert naive_generate(model, **ours, max_new_tokens=N, eos_token_id=eos) == got
+
+
+# ---- inputs a learner may type: clear errors before any compute -------------------------------
+
+@pytest.fixture
+def no_compute(tiny_models):
+    """Make any forward pass of the tiny models fail: errors must come before compute."""
+    handles = []
+
+    def refuse(module, args, kwargs):
+        raise AssertionError("the model ran although the input was invalid")
+    for model, _ in tiny_models.values():
+        handles.append(model.register_forward_pre_hook(refuse, with_kwargs=True))
+    yield
+    for handle in handles:
+        handle.remove()
+
+
+def test_batches_dtypes_and_ids_out_of_range(tiny_models, no_compute):
+    gpt2, _ = tiny_models["gpt2"]
+    t5, _ = tiny_models["t5-base"]
+    vocab = gpt2.get_input_embeddings().num_embeddings
+    with pytest.raises(ValueError, match="批大小 1"):
+        prefill(gpt2, [[1, 2], [3, 4]])  # a real batch is not flattened into one sequence
+    with pytest.raises(ValueError, match="批大小 1"):
+        greedy_generate(t5, encoder_input_ids=torch.ones(2, 3, dtype=torch.long), max_new_tokens=2)
+    for bad_id in (-1, vocab):
+        with pytest.raises(ValueError, match=f"token id {bad_id}"):
+            prefill(gpt2, [5, bad_id])
+        with pytest.raises(ValueError, match=f"token id {bad_id}"):
+            naive_generate(t5, encoder_input_ids=[bad_id, 1], max_new_tokens=2)
+    for floats in ([1.5, 2.0], torch.tensor([1.0]), [True, False]):
+        with pytest.raises(TypeError, match="整数"):
+            prefill(gpt2, floats)
+    with pytest.raises(TypeError, match="encode"):
+        prefill(gpt2, "Hello")
+
+
+def test_a_batch_of_one_is_accepted(tiny_models):
+    gpt2, tok = tiny_models["gpt2"]
+    ids = tok("Hello world", return_tensors="pt").input_ids  # shape (1, n)
+    assert greedy_generate(gpt2, ids, max_new_tokens=3) == greedy_generate(gpt2, ids[0].tolist(), max_new_tokens=3)
+
+
+def test_decode_step_checks_the_token(tiny_models):
+    gpt2, _ = tiny_models["gpt2"]
+    state = prefill(gpt2, [1, 2])
+    for bad in (1.5, True, "3"):
+        with pytest.raises(TypeError, match="整数"):
+            decode_step(state, bad)
+    with pytest.raises(ValueError, match="不在词表里"):
+        decode_step(state, 10**6)
+    assert decode_step(state, torch.tensor(3)).ids.tolist() == [1, 2, 3]
+
+
+def test_budget_is_checked_up_front(tiny_models, no_compute):
+    gpt2, _ = tiny_models["gpt2"]
+    t5, _ = tiny_models["t5-base"]
+    for loop in (greedy_generate, naive_generate):
+        with pytest.raises(ValueError, match="max_new_tokens=1000000000"):
+            loop(gpt2, [1, 2, 3], max_new_tokens=10**9)  # used to run a minute, then lose the tokens
+        with pytest.raises(ValueError, match="max_new_tokens"):
+            loop(t5, encoder_input_ids=[5, 1], max_new_tokens=10**9)  # T5: bounded too (the KV cache's memory)
+    with pytest.raises(ValueError, match="decoder-only"):
+        naive_generate(gpt2, [1, 2], encoder_input_ids=[3], max_new_tokens=2)  # as prefill does
+
+
+def test_encoder_input_over_the_limit_is_refused_before_the_encoder_runs(tiny_models, no_compute):
+    t5, _ = tiny_models["t5-base"]
+    too_long = [5] * 513  # the config's n_positions (512) when no tokenizer says otherwise
+    for call in (lambda: prefill(t5, encoder_input_ids=too_long),
+                 lambda: naive_generate(t5, encoder_input_ids=too_long, max_new_tokens=1),
+                 lambda: greedy_generate(t5, encoder_input_ids=too_long, max_new_tokens=1)):
+        with pytest.raises(ValueError, match="max_input_tokens"):
+            call()
+
+
+def test_encoder_limit_can_be_raised(tiny_models):
+    t5, _ = tiny_models["t5-base"]
+    state = prefill(t5, encoder_input_ids=[5] * 600, max_encoder_tokens=600)
+    assert state.encoder_hidden_states.shape[1] == 600

@@ -254,7 +254,11 @@ def test_encoder_decoder_needs_encoder_input(tiny_models):
     model, tok = tiny_models["flan-t5-large"]
     with pytest.raises(ValueError, match="encoder_input"):
         stream(model, tok, "Bonjour")
-    assert generate_text(model, tok, encoder_input="word " * 300, max_new_tokens=2) is not None  # no hard limit
+    # T5 has no hard position limit, but the kit reads at most the tokenizer's model_max_length (512 here)
+    # unless told otherwise: a source that is too long is refused before the encoder runs.
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        stream_steps(model, tok, encoder_input="word " * 300, max_new_tokens=2)
+    assert generate_text(model, tok, encoder_input="word " * 300, max_new_tokens=2, max_input_tokens=2000) is not None
 
 
 def test_bos_prompt_starts_from_nothing(tiny_models):
@@ -280,3 +284,217 @@ def test_standin_stream_matches_generate(folder, monkeypatch):
     expected = model.generate(ids, do_sample=False, max_new_tokens=16)[0, skip:].tolist()
     assert [s.token_id for s in steps] == expected
     assert "".join(s.text for s in steps) == tok.decode(expected, skip_special_tokens=True)
+
+
+# ---- options and inputs that used to slip through --------------------------------------------
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(temperature=float("inf")), ValueError, "temperature"),
+    (dict(temperature=float("nan")), ValueError, "temperature"),
+    (dict(temperature=1e-300), ValueError, "temperature"),
+    (dict(temperature=True), ValueError, "temperature"),
+    (dict(top_p=True), ValueError, "top_p"),
+    (dict(top_n=True), ValueError, "top_n"),
+    (dict(do_sample="no"), TypeError, "do_sample"),
+    (dict(seed="abc"), ValueError, "seed"),
+    (dict(seed=1.5), ValueError, "seed"),
+    (dict(seed=2**70), ValueError, "seed"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(prompt="Hi \ud800 there"), ValueError, "代理项"),
+    (dict(max_input_tokens=0), ValueError, "max_input_tokens"),
+])
+def test_options_that_used_to_slip_through(tiny_models, kwargs, error, match):
+    model, tok = tiny_models["gpt2"]
+    kwargs = {"prompt": "Hi", **kwargs}
+    with pytest.raises(error, match=match):
+        stream_steps(model, tok, **kwargs)
+
+
+def test_a_seed_up_to_64_bits_is_fine(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    texts = [generate_text(model, tok, "Hi", do_sample=True, seed=2**64 - 1, max_new_tokens=4) for _ in range(2)]
+    assert texts[0] == texts[1]
+
+
+def test_lone_surrogate_in_the_encoder_input(tiny_models):
+    model, tok = tiny_models["t5-base"]
+    with pytest.raises(ValueError, match="代理项"):
+        stream_steps(model, tok, encoder_input="Bonjour \udc80")
+
+
+@pytest.mark.parametrize("model_arch, tokenizer_arch", [("gpt2", "t5-base"), ("t5-base", "gpt2"),
+                                                        ("phi-1_5", "t5-base")])
+def test_model_and_tokenizer_from_different_models(tiny_models, model_arch, tokenizer_arch):
+    model, _ = tiny_models[model_arch]
+    _, tok = tiny_models[tokenizer_arch]
+    kwargs = dict(encoder_input="Hello") if model.config.is_encoder_decoder else {}
+    with pytest.raises(ValueError, match="不是同一个模型"):
+        generate_text(model, tok, "Hello", max_new_tokens=2, **kwargs)
+
+
+def test_a_100k_character_source_is_refused_at_once(tiny_models):
+    """Used to end in an OOM kill at 24 GB after 31 s; now an error before tokenizing it all."""
+    model, tok = tiny_models["t5-base"]
+    with pytest.raises(ValueError, match="max_input_tokens"):
+        stream_steps(model, tok, encoder_input="translate English to French: " + "x" * 100_000)
+    with pytest.raises(ValueError, match="max_input_tokens"):  # just over: counted in tokens
+        stream_steps(model, tok, encoder_input="Hello World! " * 200)
+
+
+def test_forced_token_must_be_an_integer(tiny_models):
+    model, tok = tiny_models["gpt2"]
+    gen = Generation(model, tok, "Hi", max_new_tokens=3)
+    for bad in (1.5, True):
+        with pytest.raises(TypeError, match="整数"):
+            gen.next(bad)
+
+
+# ---- byte-fallback tokenizers (Llama / Mistral style), built here without downloads -----------
+
+@pytest.fixture(scope="module")
+def byte_fallback_tokenizer():
+    """A small BPE with byte fallback: <0x00>..<0xFF> pieces, Metaspace-like ▁, Llama's decoder chain."""
+    import json
+
+    from tokenizers import Tokenizer, models, normalizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    # ASCII-only training text: accents, CJK and emoji can only be spelt with byte pieces
+    corpus = ["Hello world, this is the end.", "the end and more text", "Le chat est noir.",
+              "numbers 0123456789", "Say: yes! no? (maybe)"] * 20
+    base = Tokenizer(models.BPE(unk_token="<unk>"))
+    base.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    base.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=150, special_tokens=["<unk>", "<s>", "</s>"],
+                                                         show_progress=False))
+    spec = json.loads(base.to_str())
+    trained = sorted(spec["model"]["vocab"], key=spec["model"]["vocab"].get)[3:]
+    vocab = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + trained
+    spec["model"].update(vocab={t: i for i, t in enumerate(vocab)}, byte_fallback=True, fuse_unk=True)
+    spec["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+        {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(spec)), bos_token="<s>",
+                                        eos_token="</s>", unk_token="<unk>", clean_up_tokenization_spaces=False)
+    assert "<0xE6>" in tokenizer.tokenize("日")  # really byte fallback: 日 is not in the vocabulary
+    return tokenizer
+
+
+def _byte(tokenizer, value: int) -> int:
+    return tokenizer.convert_tokens_to_ids(f"<0x{value:02X}>")
+
+
+def test_byte_fallback_invalid_group_then_text_does_not_crash(byte_fallback_tokenizer):
+    """tokenizers' DecodeStream raised 'Invalid prefix encountered while decoding stream' here."""
+    tok = byte_fallback_tokenizer
+    ids = [_byte(tok, 0xC3)] + tok.encode(" the end", add_special_tokens=False)
+    check_exact(tok, ids)
+    ids = tok.encode("chat", add_special_tokens=False) + [_byte(tok, 0xE6), _byte(tok, 0x97)] \
+        + tok.encode(" Hello", add_special_tokens=False)
+    check_exact(tok, ids)
+
+
+def test_byte_fallback_run_that_turns_invalid_later(byte_fallback_tokenizer):
+    """A later byte can turn earlier, valid-looking bytes into U+FFFD: the run waits until it ends."""
+    tok = byte_fallback_tokenizer
+    ids = [_byte(tok, 0x79), _byte(tok, 0x05), _byte(tok, 0x87)] + tok.encode(" 8", add_special_tokens=False)
+    assert tok.decode(ids).startswith("\ufffd\ufffd\ufffd")  # "y" is not in the final text
+    pieces = pieces_for(tok, ids)
+    assert not pieces[0] and "y" not in "".join(pieces)
+    check_exact(tok, ids)
+
+
+def test_byte_fallback_cjk_waits_for_the_whole_character(byte_fallback_tokenizer):
+    tok = byte_fallback_tokenizer
+    ids = tok.encode("the end 日本語", add_special_tokens=False)
+    pieces = pieces_for(tok, ids)
+    assert not any("\ufffd" in p for p in pieces)
+    assert "".join(pieces) == "the end 日本語"
+
+
+@pytest.mark.parametrize("use_decode_stream", [True, False], ids=["DecodeStream", "re-decode"])
+@PROPERTY
+@given(data=st.data())
+def test_byte_fallback_pieces_join_to_decode_of_arbitrary_ids(byte_fallback_tokenizer, use_decode_stream, data):
+    """Random ids (3,000 such sequences used to give 192 exceptions and 1,126 inexact texts)."""
+    tok = byte_fallback_tokenizer
+    ids = data.draw(st.lists(st.one_of(st.integers(0, len(tok) - 1), st.integers(3, 258)), max_size=30))
+    prompt = data.draw(st.sampled_from([(), tuple(tok.encode("Le chat", add_special_tokens=False)), (1,)]))
+    check_exact(tok, ids, prompt, use_decode_stream)
+
+
+@PROPERTY
+@given(text=MIXED)
+def test_byte_fallback_pieces_join_for_encoded_text(byte_fallback_tokenizer, text):
+    tok = byte_fallback_tokenizer
+    ids = tok.encode(text, add_special_tokens=False)
+    check_exact(tok, ids)
+    if "\ufffd" not in tok.decode(ids, skip_special_tokens=True):
+        assert not any("\ufffd" in p for p in pieces_for(tok, ids))
+
+
+def test_if_decode_stream_raises_the_decoder_goes_on_by_re_decoding(byte_fallback_tokenizer, monkeypatch):
+    """The safety net for any other tokenizer DecodeStream cannot follow: no exception reaches the learner."""
+    import dli_seq.streaming as streaming
+
+    tok = byte_fallback_tokenizer
+    monkeypatch.setattr(streaming, "byte_fallback_ids", lambda tokenizer: frozenset())  # force DecodeStream
+    ids = [_byte(tok, 0x27), _byte(tok, 0xA3)] + tok.encode(" the end", add_special_tokens=False)  # "'", then invalid
+    decoder = TextDecoder(tok)
+    assert decoder._fast
+    pieces = [decoder.add(i) for i in ids] + [decoder.flush()]
+    assert not decoder._fast  # it switched
+    assert "".join(pieces).endswith("the end")
+
+
+# ---- stop strings found as soon as the decoded text holds them --------------------------------
+
+def _forced_stop(model, tok, target_ids, stop, prompt="Say:"):
+    steps = list(stream_steps(model, tok, prompt, max_new_tokens=len(target_ids), stop_strings=stop,
+                              force=lambda i: target_ids[i]))
+    return steps
+
+
+def test_stop_string_before_an_incomplete_character_stops_at_once(tiny_models):
+    """"the end 日本語" with stop "end ": GPT-2's " 日" starts with an incomplete byte; stop at token 3, not 5."""
+    model, tok = tiny_models["gpt2"]
+    target = tok.encode(" the end 日本語")
+    first = next(k for k in range(1, len(target) + 1) if "end " in tok.decode(target[:k]).rstrip("\ufffd"))
+    assert tok.decode(target[:first]).endswith("\ufffd") and first < len(target)  # 日 still incomplete then
+    steps = _forced_stop(model, tok, target, "end ")
+    assert len(steps) == first
+    assert steps[-1].finish_reason == "stop_string"
+    assert "".join(s.text for s in steps) == " the "
+
+
+def test_stop_string_inside_a_byte_fallback_run(tiny_models, byte_fallback_tokenizer):
+    tok = byte_fallback_tokenizer
+    model, _ = tiny_models["gpt2"]  # any decoder-only model whose vocabulary covers the tokenizer's
+    model_eos = model.generation_config.eos_token_id
+    try:
+        model.generation_config.eos_token_id = tok.eos_token_id
+        target = tok.encode("the end 日本語", add_special_tokens=False)
+        steps = _forced_stop(model, tok, target, "日", prompt="Say")
+        assert steps[-1].finish_reason == "stop_string"
+        assert "".join(s.text for s in steps) == " the end "  # after the prompt "Say": the space is kept
+        assert len(steps) == target.index(_byte(tok, 0xA5)) + 1  # the byte that completes 日, not later
+    finally:
+        model.generation_config.eos_token_id = model_eos
+
+
+def test_special_token_stop_string_is_refused_with_the_opt_in(tiny_models, gpt2_tokenizer):
+    """"<|im_end|>" as a stop string never matched (special tokens are skipped); stop_tokens is the opt-in."""
+    import copy
+
+    model, _ = tiny_models["phi-1_5"]  # vocabulary of 51,200 rows: room for an added token
+    tok = copy.deepcopy(gpt2_tokenizer)
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_end|>"]})
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    with pytest.raises(ValueError, match=r"stop_tokens=\['<\|im_end\|>'\]"):
+        stream_steps(model, tok, "Hi", stop_strings=["<|im_end|>"])
+    for stop_tokens in (["<|im_end|>"], [im_end], "<|im_end|>"):
+        steps = list(stream_steps(model, tok, "Hi", max_new_tokens=6, stop_tokens=stop_tokens,
+                                  force=lambda i: [tok.encode(" yes")[0], im_end, 11][i]))
+        assert [s.token_id for s in steps] == [tok.encode(" yes")[0], im_end]
+        assert steps[-1].finish_reason == "eos" and steps[-1].text == ""
+    with pytest.raises(ValueError, match="stop_tokens"):
+        stream_steps(model, tok, "Hi", stop_tokens=["<|not_a_token|>"])

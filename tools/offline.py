@@ -50,7 +50,8 @@ def requirement_name(line: str) -> str:
 
 
 def pyproject_requirements(extras=(), without=()) -> list[str]:
-    """The kit's pinned requirements (plus the given extras), torch and ``without`` left out."""
+    """The kit's requirements (plus the given extras) at the exact versions of
+    requirements/constraints.txt (pyproject.toml lists ranges), torch and ``without`` left out."""
     try:
         import tomllib
     except ImportError:  # Python 3.10: pip vendors the same parser
@@ -60,8 +61,10 @@ def pyproject_requirements(extras=(), without=()) -> list[str]:
     lines = list(project["dependencies"])
     for extra in extras:
         lines += project["optional-dependencies"][extra]
+    pins = {requirement_name(line): line.strip() for line in (ROOT / "requirements" / "constraints.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")}
     drop = KEEP | {canonical(n) for n in without}
-    return [line for line in lines if requirement_name(line) not in drop]
+    return [pins.get(requirement_name(line), line) for line in lines if requirement_name(line) not in drop]
 
 
 def wheel_name(path: Path) -> str:
