@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 
 import nbformat
 import pytest
@@ -151,3 +152,24 @@ def test_kernels_get_one_thread_unless_told(monkeypatch):
     assert course.kernel_env()["OMP_NUM_THREADS"] == "1"
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     assert course.kernel_env()["OMP_NUM_THREADS"] == "4"
+
+
+def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "clean_notebooks.py"
+    spec = importlib.util.spec_from_file_location("clean_notebooks_for_course_test", tool)
+    cleaner = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = cleaner  # dataclasses need the module registered
+    spec.loader.exec_module(cleaner)
+    cell = nbformat.v4.new_code_cell("stream()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="Take US-101 sou"),
+        nbformat.v4.new_output("stream", name="stdout", text="th; it")])
+    path = _notebook(tmp_path / "split.ipynb", cell)
+    assert any("would be rewritten" in line and "stream output(s) merged" in line
+               for line in cleaner.process(path, check=True))
+    cleaner.process(path)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [o.text for o in outputs] == ["Take US-101 south; it"]
+    assert cleaner.process(path, check=True) == []
