@@ -349,12 +349,13 @@ class GenerationStepper:
             self.generation.feed()  # the stepper shows the NEXT token's candidates before a pick
         self.step_ms.append(1000 * (time.perf_counter() - started))
         self.steps.append(step)
+        self._update_candidates()
+        self._render()
+        # The status line goes last: when it names the new token, text and candidates already show it.
         if self.generation.done:
             self._say(f"生成已结束（{step.finish_reason}）：按“重置”重新开始")
         else:
             self._say(f"第 {len(self.steps)} 个 token：{token_label(self.tokenizer, step.token_id)!r}（id {step.token_id}）")
-        self._update_candidates()
-        self._render()
         return step
 
     def _update_candidates(self) -> None:
@@ -447,6 +448,8 @@ def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
                         layout=W.Layout(width="600px")) for v, d in ((source, "源句"), (target, "目标句"))]
         out, message = W.Output(), W.HTML()
         box = W.VBox([*boxes, message, out])
+        for widget, name in ((box, "dli-mask-explorer"), (message, "dli-mask-message"), (out, "dli-mask-figure")):
+            widget.add_class(name)
 
         def redraw(_=None):
             try:
