@@ -1,6 +1,6 @@
 """Run the whole course (sections 4.1-4.5) headless: the instructor's ``make course``.
 
-    python -m dli_seq.course [--notebooks GLOB ...] [--out build] [--timeout 600]
+    python -m dli_seq.course [--notebooks GLOB ...] [--out build] [--timeout 600] [--jobs N]
 
 Every lesson notebook (``notebooks/04-*.ipynb`` in order, then ``notebooks/solutions/*.ipynb``)
 is executed with nbclient on the kernel ``python3``, in the notebook's own folder, exactly as a
@@ -11,6 +11,7 @@ notebooks ran cleanly. The exit code is 1 if any notebook failed, 2 if no notebo
 Cells tagged ``skip-execution`` are not run; they stay in the executed copy, without outputs.
 The environment is passed on, so ``DLI_SEQ_MODELS`` (default ``auto``) decides whether the hub
 models or the offline stand-ins are used, and the summary says which one each notebook got.
+Notebooks run two at a time when every lesson model is a stand-in (``--jobs`` to choose).
 Unless set, ``OMP_NUM_THREADS`` is 1 for the kernels: the lesson's models are small, and on a
 small shared machine more threads than free cores only make torch's OpenMP threads thrash.
 
@@ -32,7 +33,9 @@ import re
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 DEFAULT_PATTERNS = ("notebooks/04-*.ipynb", "notebooks/solutions/*.ipynb")
@@ -501,6 +504,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build", type=Path, help="output folder (default: build)")
     parser.add_argument("--timeout", default=600, type=_positive_int,
                         help="seconds one cell may run before the notebook fails (default: 600)")
+    parser.add_argument("--jobs", default=None, type=_positive_int,
+                        help="notebooks run at once (default: 2 on a machine with 2+ cores when every lesson "
+                             "model is a stand-in, else 1: real models may not fit twice in memory)")
     args = parser.parse_args(argv)
 
     patterns = args.notebooks or list(DEFAULT_PATTERNS)
@@ -516,20 +522,46 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(os.path.commonpath([str(p.resolve().parent) for p in notebooks]))
     env = kernel_env()
-    print(f"Running {len(notebooks)} notebook(s) on kernel {KERNEL_NAME!r} with "
+    jobs = min(args.jobs or default_jobs(), len(notebooks))
+    print(f"Running {len(notebooks)} notebook(s), {jobs} at a time, on kernel {KERNEL_NAME!r} with "
           f"DLI_SEQ_MODELS={os.environ.get('DLI_SEQ_MODELS', 'auto')}, OMP_NUM_THREADS={env['OMP_NUM_THREADS']}; "
           f"output in {args.out}/")
-    results = []
+    results: dict[Path, NotebookResult] = {}
     start = time.perf_counter()
-    with tqdm(notebooks, desc="course", unit="nb", file=sys.stderr, dynamic_ncols=True) as bar:
-        for notebook in bar:
+    with tqdm(total=len(notebooks), desc="course", unit="nb", file=sys.stderr, dynamic_ncols=True) as bar, \
+            ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        running = {pool.submit(run_notebook, nb, args.out, root, args.timeout): nb for nb in notebooks}
+        for done in as_completed(running):
+            notebook = running[done]
+            try:
+                result = done.result()
+            except Exception as err:  # noqa: BLE001 - a worker that died is one failed notebook
+                result = NotebookResult(notebook, 0, 0.0, f"runner: {_error_line(err)}")
+            results[notebook] = result
             bar.set_postfix_str(notebook.name)
-            result = run_notebook(notebook, args.out, root, timeout=args.timeout)
-            results.append(result)
+            bar.update()
             if not result.ok:
                 bar.write(f"FAILED {notebook}: {result.error}", file=sys.stderr)
-    print(format_summary(results, time.perf_counter() - start))
-    return 0 if all(r.ok for r in results) else 1
+    ordered = [results[nb] for nb in notebooks]
+    print(format_summary(ordered, time.perf_counter() - start))
+    return 0 if all(r.ok for r in ordered) else 1
+
+
+def default_jobs() -> int:
+    """Notebooks run at once by ``make course``: 2 when every lesson model is a stand-in, else 1.
+
+    The stand-ins are small and the kernels use one thread each, so two notebooks fit two cores;
+    two kernels holding the real Flan-T5 and Phi-1.5 may not fit in memory (or on a small GPU).
+    """
+    from .models import REGISTRY, resolve
+
+    if (os.cpu_count() or 1) < 2:
+        return 1
+    try:
+        all_standins = all(resolve(name).is_standin for name in REGISTRY)
+    except Exception:  # noqa: BLE001 - e.g. DLI_SEQ_MODELS=hub without network: the notebooks will say why
+        return 1
+    return 2 if all_standins else 1
 
 
 if __name__ == "__main__":

@@ -173,3 +173,16 @@ def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
     outputs = nbformat.read(path, as_version=4).cells[0].outputs
     assert [o.text for o in outputs] == ["Take US-101 south; it"]
     assert cleaner.process(path, check=True) == []
+
+
+def test_two_jobs_only_when_every_model_is_a_stand_in(monkeypatch):
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    assert course.default_jobs() == 2
+    monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", "")
+    assert course.default_jobs() == 1  # hub models (or an error to report): one at a time
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 1)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    assert course.default_jobs() == 1
