@@ -7,8 +7,8 @@ guard). Two user settings keep the test honest and the checkout clean: notebook 
 (every cell is in the page, so every output and image can be checked) and autosave off (the
 executed notebooks are never written back). Each lesson notebook 04-1 ... 04-5 is opened,
 Run > Run All Cells is clicked, and after the kernel is idle the page must show: the same
-kernel, still alive (same id AND same process: the server restarts a dead kernel under its old
-id); no broken image (naturalWidth 0, or an HTTP status >= 400); no stderr or
+kernel, still alive (it answers a request, and it is the same process: the server restarts a
+dead kernel under its old id); no broken image (naturalWidth 0, or an HTTP status >= 400); no stderr or
 error output; no "Error displaying widget"; no uncaught page error. Then the steppers (4.2, 4.4)
 are stepped and branched, and the 4.3 mask explorer is emptied and refilled. A screenshot of each
 notebook goes to build/browser/<notebook>.png.
@@ -179,6 +179,40 @@ class LessonPage:
                 continue
         return None
 
+    def kernel_answers(self, kernel_id: str, timeout: float = 30) -> bool:
+        """Send the kernel ``40 + 2`` over the server's websocket; True if it replies ok in time.
+
+        A kernel told to shut down stops its event loop a moment after the cell ends, and the
+        server restarts it a few seconds later: this probe cannot be answered in between.
+        """
+        import uuid
+
+        import websocket  # websocket-client, a jupyter_server dependency
+
+        ws_url = self.url.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels?token={self.token}"
+        msg_id = uuid.uuid4().hex
+        request = {"header": {"msg_id": msg_id, "username": "learner-path-test", "session": uuid.uuid4().hex,
+                              "msg_type": "execute_request", "version": "5.3"},
+                   "parent_header": {}, "metadata": {}, "channel": "shell",
+                   "content": {"code": "40 + 2", "silent": False, "store_history": False, "user_expressions": {},
+                               "allow_stdin": False, "stop_on_error": True}}
+        deadline = time.monotonic() + timeout
+        try:
+            ws = websocket.create_connection(ws_url, timeout=timeout)
+        except Exception:  # noqa: BLE001 - no connection: no answer
+            return False
+        try:
+            ws.send(json.dumps(request))
+            while time.monotonic() < deadline:
+                reply = json.loads(ws.recv())
+                if reply.get("parent_header", {}).get("msg_id") == msg_id and reply.get("msg_type") == "execute_reply":
+                    return reply.get("content", {}).get("status") == "ok"
+        except Exception:  # noqa: BLE001 - timeout or closed socket: no answer
+            return False
+        finally:
+            ws.close()
+        return False
+
     def prompts(self) -> list[str]:
         return self.page.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all("els => els.map(e => e.innerText)")
 
@@ -293,9 +327,11 @@ def test_run_all_cells_then_use_the_widgets(browser, make_lab, name):
         pid = lesson.kernel_pid(kernel_id)
         assert pid, f"{name}: no process found for kernel {kernel_id}"
         lesson.run_all()
+        answers = lesson.kernel_answers(kernel_id)
         kernel = lesson.kernel() or {}
         problems = {"kernel": [what for what, wrong in (
             ("the notebook's session is gone", not kernel),
+            ("the kernel does not answer an execute request", not answers),
             ("Run All replaced the kernel (new id)", kernel and kernel["id"] != kernel_id),
             ("Run All ended the kernel (the server restarted it: new process)",
              kernel and lesson.kernel_pid(kernel_id) != pid),
