@@ -277,9 +277,12 @@ def widget_html(model_id: str, state: dict) -> str:
         return f"<div>{html.escape(str(value or ''))}</div>"
     if name == "ButtonModel":
         return f"<button disabled style='padding:2px 8px'>{desc}</button>"
-    if name in ("TextareaModel", "TextModel"):
+    if name == "TextareaModel":
         return (f"<label style='display:block'>{label}<textarea readonly rows='2' style='width:90%'>"
                 f"{html.escape(str(value or ''))}</textarea></label>")
+    if name == "TextModel":
+        return (f"<label style='display:block'>{label}<input readonly style='width:60%' "
+                f"value='{html.escape(str(value or ''), quote=True)}'></label>")
     if name == "CheckboxModel":
         checked = " checked" if value else ""
         return f"<label><input type='checkbox' disabled{checked}> {desc}</label>"
