@@ -360,3 +360,14 @@ def test_run_all_cells_then_use_the_widgets(browser, make_lab, name):
 def test_every_lesson_is_covered():
     assert LESSONS == ["04-1_machine_translation.ipynb", "04-2_gpt_decoder_generation.ipynb",
                        "04-3_encoders_decoders.ipynb", "04-4_t5_translation.ipynb", "04-5_flan_t5_and_phi.ipynb"]
+
+
+def test_make_lab_serves_the_repo_root_on_localhost_without_terminals():
+    args = make_lab_args()
+    assert "--ServerApp.root_dir=." in args and "--ServerApp.ip=127.0.0.1" in args
+    assert "--ServerApp.terminals_enabled=False" in args
+    assert any(a.startswith("--LabApp.default_url=/lab/tree/notebooks/04-1") for a in args)
+    assert notebook_url_path(args, LESSONS[1]) == f"notebooks/{LESSONS[1]}"
+    on = subprocess.run(["make", "-s", "--no-print-directory", "lab-args", "TERMINALS=1"], cwd=ROOT,
+                        capture_output=True, text=True, check=True).stdout.split()
+    assert "--ServerApp.terminals_enabled=True" in on
