@@ -1,5 +1,5 @@
 # dli-seq: two commands on a fresh machine.
-#   make lab     install into .venv and open JupyterLab on notebooks/ (localhost, with a token)
+#   make lab     install into .venv and open JupyterLab at the repo root, on 4.1 (localhost, token, no terminals)
 #   make test    install into .venv and run the whole test suite
 # Also: make course (run every notebook headless into build/), make doctor, make test-gpu,
 # make test-oldest (the generation core on the oldest supported versions).
@@ -9,7 +9,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lab course doctor test test-oldest test-gpu browser-deps figures standins benchmark clean
+.PHONY: install lab lab-args course doctor test test-oldest test-gpu browser-deps figures standins benchmark clean
 .PHONY: wheelhouse wheelhouse-device install-offline
 
 $(STAMP): pyproject.toml requirements/constraints.txt
@@ -21,10 +21,19 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 install: $(STAMP)
 
+# JupyterLab serves the repository root (so the notebooks' ../imgs/ figures load) and opens 4.1.
+# Terminals are off unless asked for: make lab TERMINALS=1. tests/test_learner_path.py starts
+# JupyterLab with exactly these options (make lab-args prints them).
+TERMINALS ?= 0
+LAB_ARGS = --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. \
+	--LabApp.default_url=/lab/tree/notebooks/04-1_machine_translation.ipynb \
+	--ServerApp.terminals_enabled=$(if $(filter 1,$(TERMINALS)),True,False)
 lab: $(STAMP)
 	@echo "JupyterLab listens on 127.0.0.1 only; open the URL with ?token=... printed below."
-	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
-		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+lab-args:
+	@echo $(LAB_ARGS)
 
 # Extra options, e.g. make course COURSE_ARGS="--notebooks 'my/*.ipynb' --timeout 1200"
 COURSE_ARGS ?=

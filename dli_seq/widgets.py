@@ -24,10 +24,15 @@ import torch
 from .decoding import context_size, decode_step, decoder_start_id, prefill
 from .streaming import Generation, check_pair, encode_inputs
 
-FINISHED = "generation finished — press Reset"
-PROMPT_CHANGED = "prompt changed — press Reset to start over"
-SETTINGS_CHANGED = "settings changed — press Reset to apply them"
-ALREADY_RUNNING = "already running — this press is ignored"
+# Status lines (learner-facing, Simplified Chinese); the buttons are named as they are labelled.
+READY = "就绪：按“单步”或“运行到底”，或点一个候选 token"
+FINISHED = "生成已结束：按“重置”重新开始"
+PROMPT_CHANGED = "输入已改动：按“重置”从头开始"
+SETTINGS_CHANGED = "设置已改动：按“重置”让新设置生效"
+SETTINGS_RESTORED = "设置已恢复原样：可以继续"
+ALREADY_RUNNING = "正在运行：这次点击不起作用"
+INTERRUPTED = "已中断：按“单步”继续"
+NOTHING_TO_CONTINUE = "没有可以继续的生成：改好上面的输入，再按“重置”"
 
 _GENERATED_BG = ("#dbe9ff", "#fff0c2")  # alternating backgrounds show where tokens start and end
 _PROMPT_BG = ("#e6e6e6", "#d0d0d0")
@@ -63,8 +68,13 @@ def token_label(tokenizer, token_id: int) -> str:
     return (text or raw).replace("\n", "↵")
 
 
+def visible(label: str) -> str:
+    """A token label that never reads as blank: a lone space (T5's ``▁``) becomes ``␣`` (4.2-4.4)."""
+    return label.replace(" ", "␣") if not label or label.isspace() else label
+
+
 def _span(text: str, background: str, title: str, token_id: int | None = None) -> str:
-    text = text.replace(" ", "␣") if text.isspace() else text  # a lone space would be invisible
+    text = visible(text)
     sub = "" if token_id is None else f"<sub style='color:#666;font-size:65%'>{token_id}</sub>"
     return (f"<span class='dli-tok' title='{html.escape(title, quote=True)}' style='background:{background};"
             f"white-space:pre;border-radius:3px;padding:1px 1px;margin:0 1px;line-height:2'>"
@@ -81,11 +91,11 @@ def tokens_html(tokenizer, ids, n_prompt: int = 0, probs=None) -> str:
     spans = []
     for i, token_id in enumerate(ids):
         if i < n_prompt:
-            spans.append(_span(token_label(tokenizer, token_id), _PROMPT_BG[i % 2], f"prompt token, id {token_id}",
+            spans.append(_span(token_label(tokenizer, token_id), _PROMPT_BG[i % 2], f"提示词 token，id {token_id}",
                                token_id))
         else:
             p = probs[i - n_prompt] if probs is not None else None
-            title = f"generated token {i - n_prompt + 1}, id {token_id}" + (f", p={p:.3f}" if p is not None else "")
+            title = f"第 {i - n_prompt + 1} 个生成的 token，id {token_id}" + (f"，p = {p:.3f}" if p is not None else "")
             spans.append(_span(token_label(tokenizer, token_id), _GENERATED_BG[(i - n_prompt) % 2], title, token_id))
     return _token_line(spans)
 
@@ -94,7 +104,7 @@ def attention_html(tokenizer, ids, weights) -> str:
     """Encoder tokens shaded by the attention weight they receive (4.4 cross-attention)."""
     top = max(float(max(weights)), 1e-9)
     spans = [_span(token_label(tokenizer, t), f"rgba(230,120,0,{0.08 + 0.9 * float(w) / top:.3f})",
-                   f"id {t}, attention {float(w):.3f}", t) for t, w in zip(ids, weights)]
+                   f"id {t}，注意力 {float(w):.3f}", t) for t, w in zip(ids, weights)]
     return _token_line(spans)
 
 
@@ -145,21 +155,21 @@ class GenerationStepper:
         self._running, self._snapshot = False, {}
         label = dict(style={"description_width": "initial"})
         self.prompt_box = W.Textarea(value=prompt, layout=W.Layout(width="48%", height="60px"), **label)
-        self.encoder_box = W.Textarea(value=encoder_input or "", description="Encoder input (编码器输入)",
+        self.encoder_box = W.Textarea(value=encoder_input or "", description="编码器输入",
                                       layout=W.Layout(width="48%", height="60px"), **label)
-        self.greedy = W.Checkbox(value=True, description="greedy (贪心)", indent=False, layout=W.Layout(width="110px"))
-        self.temperature = W.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature", **label)
-        self.top_k = W.BoundedIntText(value=0, min=0, max=len(tokenizer), description="top-k (0=off)",
+        self.greedy = W.Checkbox(value=True, description="贪心搜索", indent=False, layout=W.Layout(width="110px"))
+        self.temperature = W.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="温度 temperature", **label)
+        self.top_k = W.BoundedIntText(value=0, min=0, max=len(tokenizer), description="top-k（0 = 不用）",
                                       layout=W.Layout(width="170px"), **label)
         self.top_p = W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p", **label)
-        self.seed = W.IntText(value=0, description="seed", layout=W.Layout(width="130px"), **label)
-        self.max_new = W.BoundedIntText(value=max_new_tokens, min=1, max=4096, description="max new tokens",
-                                        layout=W.Layout(width="190px"), **label)
+        self.seed = W.IntText(value=0, description="随机种子", layout=W.Layout(width="130px"), **label)
+        self.max_new = W.BoundedIntText(value=max_new_tokens, min=1, max=4096, description="最多新 token 数",
+                                        layout=W.Layout(width="200px"), **label)
         wide = W.Layout(width="auto")
-        self.step_button = W.Button(description="Step (单步)", button_style="primary", icon="step-forward", layout=wide)
-        self.run_button = W.Button(description="Run to end (运行到底)", icon="forward", layout=wide)
-        self.reset_button = W.Button(description="Reset (重置)", icon="refresh", layout=wide)
-        self.layer = W.Dropdown(description="cross-attention layer", **label)
+        self.step_button = W.Button(description="单步", button_style="primary", icon="step-forward", layout=wide)
+        self.run_button = W.Button(description="运行到底", icon="forward", layout=wide)
+        self.reset_button = W.Button(description="重置", icon="refresh", layout=wide)
+        self.layer = W.Dropdown(description="交叉注意力层", **label)
         self.status = W.HTML()
         self.text_view, self.encoder_view, self.info = W.HTML(), W.HTML(), W.HTML()
         self.buttons = [W.Button(layout=W.Layout(width="180px")) for _ in range(top_n)]
@@ -185,7 +195,7 @@ class GenerationStepper:
             W.HBox([self.seed, self.max_new]),
             W.HBox([self.step_button, self.run_button, self.reset_button, self.layer]),
             self.status, self.text_view, self.encoder_view, self.info,
-            W.HTML("<b>Next-token candidates</b> (候选词, click one to choose it):"), self.candidate_box])
+            W.HTML("<b>下一个 token 的候选</b>（点一个就选它）："), self.candidate_box])
         self.widget.add_class("dli-stepper")
         self.set_model(model, tokenizer)
 
@@ -211,15 +221,14 @@ class GenerationStepper:
         self.generation, self.attention = None, None
         self.model, self.tokenizer = model, tokenizer or self.tokenizer
         enc_dec = model.config.is_encoder_decoder
-        self.prompt_box.description = "Decoder prefix (解码器前缀)" if enc_dec else "Prompt (提示)"
+        self.prompt_box.description = "解码器前缀" if enc_dec else "提示词"
         self.encoder_box.layout.display = None if enc_dec else "none"
         self.encoder_view.layout.display = None if enc_dec else "none"
         self.layer.layout.display = None if enc_dec else "none"
         layers = getattr(model.config, "num_decoder_layers", None) or getattr(model.config, "num_layers", 0)
-        self.layer.options = [(f"layer {i}", i) for i in range(layers)] if enc_dec else []
+        self.layer.options = [(f"第 {i} 层", i) for i in range(layers)] if enc_dec else []
         self.layer.value = layers - 1 if enc_dec and layers else None
-        limit = context_size(model)
-        self.max_new.max = max(1, limit - 1) if limit else 4096
+        self._bound_max_new()
         self.top_k.max = len(self.tokenizer)
         self.reset()
 
@@ -244,7 +253,7 @@ class GenerationStepper:
             self.prefill_ms = 1000 * (time.perf_counter() - started)
             self.prompt_ids = self.generation.state.ids.tolist()
             self._update_candidates()
-            self._say("ready — press Step, Run to end, or click a candidate")
+            self._say(READY)
         finally:
             self._render()
 
@@ -265,7 +274,7 @@ class GenerationStepper:
         if not self._may_continue():
             return None
         if not 0 <= k < len(self.candidates):
-            return self._say(f"there is no candidate {k}", error=True)
+            return self._say(f"没有第 {k} 号候选", error=True)
         return self._advance(self.candidates[k][0])
 
     @_guarded
@@ -281,7 +290,7 @@ class GenerationStepper:
             while not self.generation.done:
                 self._advance(None)
         except KeyboardInterrupt:
-            self._say("stopped (interrupted) — press Step to go on", error=True)
+            self._say(INTERRUPTED, error=True)
         finally:
             self._running = False
             self._set_busy(False)
@@ -309,13 +318,25 @@ class GenerationStepper:
     def _on_layer(self, _change) -> None:
         self._render()
 
+    def _bound_max_new(self) -> None:
+        """Max new tokens <= the context minus the prompt's tokens, so the box's maximum never makes Reset fail."""
+        limit = context_size(self.model)
+        if not limit:
+            self.max_new.max = 4096
+            return
+        prompt = self.prompt_box.value
+        n_prompt = len(self.tokenizer.encode(prompt)) if prompt else 0
+        self.max_new.max = max(1, limit - n_prompt)
+
     @_guarded
-    def _on_edit(self, _change) -> None:
+    def _on_edit(self, change) -> None:
+        if change is not None and change.get("owner") is self.prompt_box:
+            self._bound_max_new()
         message = self._changed()
         if message:
             self._say(message, error=True)
         elif self.generation is not None:
-            self._say("settings back as they were — go on")
+            self._say(SETTINGS_RESTORED)
 
     def _sync_sampling_controls(self) -> None:
         for control in (self.temperature, self.top_k, self.top_p, self.seed):
@@ -324,7 +345,7 @@ class GenerationStepper:
     def _may_continue(self) -> bool:
         message = self._changed()
         if message is None and self.generation is None:
-            message = "nothing to continue — fix the input above and press Reset"
+            message = NOTHING_TO_CONTINUE
         elif message is None and self.generation.done:
             message = FINISHED
         if message:
@@ -338,12 +359,13 @@ class GenerationStepper:
             self.generation.feed()  # the stepper shows the NEXT token's candidates before a pick
         self.step_ms.append(1000 * (time.perf_counter() - started))
         self.steps.append(step)
-        if self.generation.done:
-            self._say(f"generation finished ({step.finish_reason}) — press Reset")
-        else:
-            self._say(f"token {len(self.steps)}: {token_label(self.tokenizer, step.token_id)!r} (id {step.token_id})")
         self._update_candidates()
         self._render()
+        # The status line goes last: when it names the new token, text and candidates already show it.
+        if self.generation.done:
+            self._say(f"生成已结束（{step.finish_reason}）：按“重置”重新开始")
+        else:
+            self._say(f"第 {len(self.steps)} 个 token：{token_label(self.tokenizer, step.token_id)!r}（id {step.token_id}）")
         return step
 
     def _update_candidates(self) -> None:
@@ -383,17 +405,16 @@ class GenerationStepper:
             self.text_view.value = tokens_html(self.tokenizer, ids, len(self.prompt_ids), [s.prob for s in self.steps])
             row = self.cross_attention_row
             if row is not None:
-                self.encoder_view.value = ("<b>Encoder tokens</b>, shaded by cross-attention of the current decoder "
-                                           "step (编码器词元, 交叉注意力):" +
+                self.encoder_view.value = ("<b>编码器 token</b>，颜色越深，当前解码步对它的交叉注意力越大：" +
                                            attention_html(self.tokenizer, gen.state.encoder_ids.tolist(), row.tolist()))
             last = f"{self.step_ms[-1]:.1f} ms" if self.step_ms else "–"
-            self.info.value = (f"KV cache (缓存): <b>{gen.state.cache_length}</b> positions · last step: <b>{last}</b>"
-                               f" · prefill: {self.prefill_ms:.1f} ms · new tokens: {len(self.steps)}"
-                               f"/{gen.max_new_tokens} · device: {self.model.device}")
+            self.info.value = (f"KV 缓存：<b>{gen.state.cache_length}</b> 个位置 · 上一步：<b>{last}</b>"
+                               f" · 预填充：{self.prefill_ms:.1f} ms · 新 token：{len(self.steps)}"
+                               f"/{gen.max_new_tokens} · 设备：{self.model.device}")
         for i, (button, bar) in enumerate(zip(self.buttons, self.bars)):
             if i < len(self.candidates):
                 token_id, label, p = self.candidates[i]
-                button.description, button.tooltip = f"{label.replace(' ', '␣')}  ({p:.1%})", f"id {token_id}"
+                button.description, button.tooltip = f"{label.replace(' ', '␣') or '␣'}  ({p:.1%})", f"id {token_id}"
                 button.layout.display = bar.layout.display = None
                 bar.value = (f"<div style='width:300px;height:14px;margin-top:8px;background:#eef2f8' "
                              f"title='p = {p:.4f}'><div style='width:{max(1.0, 300 * p):.0f}px;height:14px;"
@@ -407,7 +428,22 @@ def _tokens(tokenizer, text) -> list[str]:
         return [str(t) for t in text]
     if tokenizer is None:
         return text.split()
-    return [token_label(tokenizer, i) for i in tokenizer.encode(text, add_special_tokens=False)]
+    return [visible(token_label(tokenizer, i)) for i in tokenizer.encode(text, add_special_tokens=False)]
+
+
+# CJK fonts to try, in order: the kit installs WenQuanYi Micro Hei (make browser-deps); the others
+# are what macOS and Windows learners have. DejaVu Sans stays first for Latin text and ␣ ✓ ✗.
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
+             "Microsoft YaHei", "SimHei", "Heiti SC")
+
+
+@functools.lru_cache(maxsize=1)
+def chinese_font_family() -> list[str]:
+    """The matplotlib font list for figures with Chinese labels (4.2, 4.3): DejaVu Sans + a CJK font."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *[name for name in CJK_FONTS if name in installed][:1]]
 
 
 def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
@@ -419,14 +455,18 @@ def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
     """
     if interactive:
         boxes = [W.Text(value=v if isinstance(v, str) else " ".join(v), description=d,
-                        layout=W.Layout(width="600px")) for v, d in ((source, "source"), (target, "target"))]
+                        layout=W.Layout(width="600px")) for v, d in ((source, "源句"), (target, "目标句"))]
         out, message = W.Output(), W.HTML()
         box = W.VBox([*boxes, message, out])
+        for widget, name in ((box, "dli-mask-explorer"), (message, "dli-mask-message"), (out, "dli-mask-figure")):
+            widget.add_class(name)
 
         def redraw(_=None):
             try:
                 box.figure = mask_explorer(tokenizer, boxes[0].value, boxes[1].value)
-            except ValueError as err:
+            except ValueError as err:  # no stale figure next to the error
+                box.figure = None
+                out.outputs = ()
                 message.value = f"<span style='color:#b00020'>{html.escape(str(err))}</span>"
                 return
             message.value = ""
@@ -440,12 +480,17 @@ def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
         return box
     src, tgt = _tokens(tokenizer, source), _tokens(tokenizer, target)
     if not src or not tgt:
-        raise ValueError("Give a non-empty source and target sentence.")
+        raise ValueError("源句和目标句都不能为空：各写一句话。")
     m, n = len(src), len(tgt)
-    masks = [("Encoder self-attention: bidirectional", torch.ones(m, m), src, src),
-             ("Decoder self-attention: causal", torch.tril(torch.ones(n, n)), tgt, tgt),
-             ("Cross-attention: decoder queries × encoder keys", torch.ones(n, m), tgt, src)]
+    masks = [("编码器自注意力：双向", torch.ones(m, m), src, src),
+             ("解码器自注意力：因果", torch.tril(torch.ones(n, n)), tgt, tgt),
+             ("交叉注意力：解码器的查询 × 编码器的键", torch.ones(n, m), tgt, src)]
     size = 0.32
+    with plt.rc_context({"font.family": chinese_font_family()}):
+        return _draw_masks(masks, m, n, size)
+
+
+def _draw_masks(masks, m: int, n: int, size: float):
     fig, axes = plt.subplots(1, 3, figsize=(max(9.0, size * (2 * m + n) + 4.5), max(3.5, size * max(m, n) + 2.5)),
                              gridspec_kw={"width_ratios": [m, n, m]}, layout="constrained")
     for ax, (title, mask, rows, cols) in zip(axes, masks):
@@ -457,10 +502,9 @@ def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
         ax.set_yticks([k - 0.5 for k in range(len(rows) + 1)], minor=True)
         ax.grid(which="minor", color="white", linewidth=0.8)
         ax.tick_params(which="minor", length=0)
-        ax.set_xlabel("keys / values (attended to)", fontsize=8)
-        ax.set_ylabel("queries (attending)", fontsize=8)
-    fig.suptitle(f"Who may attend to whom: source m = {m} tokens, target n = {n} tokens (dark = allowed)",
-                 fontsize=10)
+        ax.set_xlabel("键 / 值（被关注的位置）", fontsize=8)
+        ax.set_ylabel("查询（发出关注的位置）", fontsize=8)
+    fig.suptitle(f"谁可以关注谁：源句 m = {m} 个 token，目标句 n = {n} 个 token（深色 = 允许）", fontsize=10)
     plt.close(fig)  # returned for display; keeps pyplot from showing it a second time
     return fig
 
@@ -560,16 +604,18 @@ def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, e
     positions = [len(start) + len(prompt_ids) + i for i in range(max_new_tokens)]
     result = TimingResult(positions, naive_ms, cached_ms, _device_name(device), None)
     if plot:
-        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-        ax.plot(positions, naive_ms, "o-", ms=3,
-                label=f"no cache: recompute every position (naive), total {sum(naive_ms):.0f} ms")
-        ax.plot(positions, cached_ms, "s-", ms=3,
-                label=f"KV cache: prefill once, then one position, total {sum(cached_ms):.0f} ms")
-        ax.set_xlabel("tokens the model has read (decoder length)")
-        ax.set_ylabel("ms per new token")
-        ax.set_ylim(bottom=0)
-        ax.set_title(f"Cost per new token — {type(model).__name__} on {result.device}")
-        ax.legend()
-        plt.close(fig)
+        with plt.rc_context({"font.family": chinese_font_family()}):
+            fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+            ax.plot(positions, naive_ms, "o-", ms=3,
+                    label=f"不用缓存：每步重算所有位置，共 {sum(naive_ms):.0f} ms")
+            ax.plot(positions, cached_ms, "s-", ms=3,
+                    label=f"KV 缓存：预填充一次，之后每步只算一个位置，共 {sum(cached_ms):.0f} ms")
+            ax.set_xlabel("模型已读的 token 数（解码器长度）")
+            ax.set_ylabel("每个新 token 的毫秒数")
+            ax.set_ylim(bottom=0)
+            ax.set_title(f"每个新 token 的耗时：{type(model).__name__}，设备 {result.device}")
+            ax.legend()
+            fig.canvas.draw()  # lay the text out while the font settings hold
+            plt.close(fig)
         result.figure = fig
     return result

@@ -214,7 +214,7 @@ def test_stepper_steps_and_branches_in_jupyterlab(chromium_path, lab):
             titles = "els => els.map(e => e.title)"
             shown_before = candidates.evaluate_all(titles)
             page.locator("button.dli-stepper-step").click()
-            expect(status).to_contain_text("token 1", timeout=20_000)
+            expect(status).to_contain_text("第 1 个 token", timeout=20_000)
             after_step = text.inner_text()
             assert after_step != before
             # The candidate buttons are rebuilt for the next token after the status line changes:
@@ -227,7 +227,7 @@ def test_stepper_steps_and_branches_in_jupyterlab(chromium_path, lab):
             third = candidates.nth(2).element_handle()
             chosen_id = third.get_attribute("title")  # "id 1234", the candidate's tooltip
             third.click()
-            expect(status).to_contain_text("token 2", timeout=20_000)
+            expect(status).to_contain_text("第 2 个 token", timeout=20_000)
             after_choice = text.inner_text()
             assert after_choice != after_step
             assert chosen_id and chosen_id.split()[-1] in after_choice  # ids are shown as subscripts

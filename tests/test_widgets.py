@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from dli_seq import widgets
-from dli_seq.widgets import (ALREADY_RUNNING, FINISHED, PROMPT_CHANGED, SETTINGS_CHANGED, GenerationStepper,
-                             kv_cache_timing, mask_explorer, token_label)
+from dli_seq.widgets import (ALREADY_RUNNING, FINISHED, NOTHING_TO_CONTINUE, PROMPT_CHANGED, READY,
+                             SETTINGS_CHANGED, SETTINGS_RESTORED, GenerationStepper, kv_cache_timing,
+                             mask_explorer, token_label)
 
 SOURCE = "translate English to French: Hello World! How's it going?"
 
@@ -45,9 +46,9 @@ def test_step_adds_one_token_and_one_cache_position(gpt2):
         assert "<sub" in s.text_view.value and str(s.steps[-1].token_id) in s.text_view.value
         assert s.text_view.value != views[-1]
         views.append(s.text_view.value)
-        assert f"<b>{prompt_len + n}</b> positions" in s.info.value and " ms" in s.info.value
+        assert f"<b>{prompt_len + n}</b> 个位置" in s.info.value and " ms" in s.info.value
     # prompt tokens and generated tokens are styled differently
-    assert "prompt token" in s.text_view.value and "generated token 3" in s.text_view.value
+    assert "提示词 token" in s.text_view.value and "第 3 个生成的 token" in s.text_view.value
 
 
 def test_candidates_are_the_next_steps_distribution(gpt2):
@@ -79,7 +80,7 @@ def test_run_to_end_stops_at_max_new_tokens_then_step_is_refused(gpt2):
     s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=4)
     s.run_button.click()
     assert len(s.steps) == 4 and s.generation.done and s.steps[-1].finish_reason == "max_new_tokens"
-    assert "generation finished" in status(s)
+    assert "生成已结束" in status(s)
     assert all(b.layout.display == "none" for b in s.buttons) and not s.candidates
     assert not s._running and not s.step_button.disabled
     for press in (s.step_button.click, s.run_button.click):
@@ -96,7 +97,7 @@ def test_run_to_end_stops_at_eos(gpt2, monkeypatch):
                         lambda forced_id=None: real_next(tok.eos_token_id if len(s.steps) == 2 else forced_id))
     s.run()
     assert len(s.steps) == 3 and s.steps[-1].finish_reason == "eos"
-    assert "generation finished (eos)" in status(s)
+    assert "生成已结束（eos）" in status(s)
 
 
 def test_pressing_run_twice_is_ignored_with_a_message(gpt2):
@@ -130,7 +131,7 @@ def test_editing_the_prompt_mid_run_needs_reset(gpt2):
     s.run_button.click()
     assert len(s.steps) == 1 and s.text_view.value == before and PROMPT_CHANGED in status(s)
     s.reset_button.click()
-    assert "ready" in status(s) and not s.steps
+    assert READY in status(s) and not s.steps
     assert s.prompt_ids == tok.encode("Once upon a time")
 
 
@@ -143,7 +144,7 @@ def test_changing_settings_mid_run_needs_reset_and_undo_clears_it(gpt2):
     s.step()
     assert len(s.steps) == 1
     s.max_new.value = 5
-    assert "as they were" in status(s)
+    assert SETTINGS_RESTORED in status(s)
     s.step()
     assert len(s.steps) == 2
 
@@ -170,13 +171,13 @@ def test_empty_prompt_and_bad_input_give_messages_not_exceptions(gpt2, t5):
     assert "prompt is empty" in status(s) and s.generation is None
     for press in (s.step_button.click, s.run_button.click, lambda: s.buttons[0].click()):
         press()
-        assert "press Reset" in status(s)
+        assert NOTHING_TO_CONTINUE in status(s)
     s.prompt_box.value = "Hi"
     s.reset()
     s.step(forced_id=10 ** 9)  # not a token of this model
     assert "not a token id" in status(s) and not s.steps
     s.choose(99)
-    assert "no candidate 99" in status(s)
+    assert "没有第 99 号候选" in status(s)
     model, tok = t5
     s = GenerationStepper(model, tok, encoder_input="")
     assert "needs encoder_input" in status(s)
@@ -188,7 +189,7 @@ def test_every_architecture_steps_and_runs(tiny_models, arch):
     enc_dec = model.config.is_encoder_decoder
     s = GenerationStepper(model, tok, "" if enc_dec else "Hello world,",
                           encoder_input=SOURCE if enc_dec else None, max_new_tokens=4)
-    assert "ready" in status(s)
+    assert READY in status(s)
     s.step()
     s.choose(2)
     s.run()
@@ -245,8 +246,8 @@ def test_set_model_switches_between_decoder_only_and_encoder_decoder(gpt2, t5):
     s.encoder_box.value = SOURCE
     s.prompt_box.value = ""
     s.set_model(*t5)
-    assert s.encoder_box.layout.display != "none" and s.layer.options and "ready" in status(s)
-    assert s.prompt_box.description.startswith("Decoder prefix") and not s.steps
+    assert s.encoder_box.layout.display != "none" and s.layer.options and READY in status(s)
+    assert s.prompt_box.description == "解码器前缀" and not s.steps
     s.step()
     s.set_model(*gpt2)
     assert "prompt is empty" in status(s)
@@ -284,8 +285,43 @@ def test_mask_explorer_with_tokenizer_and_widget(t5):
     assert box.figure.axes[2].images[0].get_array().shape[1] == m and not message.value
     target.value = "Bonjour le monde !"
     assert box.figure.axes[2].images[0].get_array().shape == (n, m)
+    out.outputs = ({"output_type": "display_data", "data": {"text/plain": "the old figure"}, "metadata": {}},)
     source.value = ""
-    assert "non-empty" in message.value
+    assert "不能为空" in message.value
+    assert box.figure is None and out.outputs == ()  # no stale figure next to the error
+
+    source.value = "Hello World!"
+    assert not message.value and box.figure is not None
+
+
+def test_lone_space_tokens_get_a_visible_tick_label(t5):
+    _, tok = t5
+    space = tok.convert_tokens_to_ids("▁")
+    assert token_label(tok, space).isspace()  # T5's lone "▁": blank text on its own
+    text = "Bonjour le monde ! Comment ça va ?"
+    ids = tok.encode(text, add_special_tokens=False)
+    assert space in ids
+    fig = mask_explorer(tok, text, text)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert len(labels) == len(ids) and "␣" in labels
+    assert all(label.strip() for label in labels)
+
+
+def test_max_new_tokens_is_bounded_by_the_context_left_after_the_prompt(gpt2):
+    model, tok = gpt2
+    context = model.config.n_positions
+    s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)
+    assert s.max_new.max == context - len(tok.encode("Hello world,"))
+    s.max_new.value = s.max_new.max  # the box's own maximum must give a working Reset
+    s.reset()
+    assert READY in status(s)
+    long_prompt = "Hello world, " * 10
+    s.prompt_box.value = long_prompt
+    assert s.max_new.max == context - len(tok.encode(long_prompt)) and s.max_new.value == s.max_new.max
+    s.reset()
+    assert READY in status(s)
+    s.run()
+    assert s.generation.state.cache_length <= context
 
 
 @pytest.mark.parametrize("arch", ["gpt2", "t5-base"])

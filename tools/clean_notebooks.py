@@ -12,6 +12,8 @@ Without paths it works on ``notebooks/**/*.ipynb``. Normalising means:
   and ``language_info: {"name": "python"}``; widget state and everything else go;
 * code cells with outputs are numbered 1, 2, 3, ... in order (``execute_result`` outputs too),
   code cells without outputs get ``execution_count: null``;
+* consecutive stream outputs of the same name (stdout, stderr) become one, so streamed text
+  never splits mid-word across output blocks (nbval merges them the same way when comparing);
 * nbformat 4.5, cell ids kept (missing or duplicate ids get a deterministic new one), written
   the way JupyterLab writes (1-space indent, sorted keys, UTF-8, trailing newline).
 
@@ -132,6 +134,19 @@ def _new_cell_id(cell, index: int, taken: set[str]) -> str:
     return f"cell-{index}-{digest[:8]}"  # pragma: no cover - 30 collisions in a row
 
 
+def merge_streams(outputs: list) -> list:
+    """Consecutive stream outputs of the same name as one output (a new list; the first one grows)."""
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                and last.get("name") == output.get("name")):
+            last["text"] = _text(last.get("text", "")) + _text(output.get("text", ""))
+        else:
+            merged.append(output)
+    return merged
+
+
 def normalise(nb) -> tuple[object, list[str]]:
     """A clean copy of one course notebook (4.1-4.5) and a list of what was changed (empty: was clean)."""
     nb = copy.deepcopy(nb)
@@ -172,6 +187,11 @@ def normalise(nb) -> tuple[object, list[str]]:
             number = count
         else:
             number = None
+        outputs = cell.get("outputs", [])
+        merged = merge_streams(outputs)
+        if len(merged) != len(outputs):
+            cell["outputs"] = merged
+            changes.append(f"cell {index}: {len(outputs) - len(merged)} stream output(s) merged")
         if cell.get("execution_count") != number:
             changes.append(f"cell {index}: execution_count {cell.get('execution_count')} -> {number}")
             cell["execution_count"] = number

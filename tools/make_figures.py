@@ -1,9 +1,13 @@
 """Draw the four teaching figures used by the dli-seq notebooks.
 
 Every figure is our own drawing, made with plain matplotlib (no images are
-copied, no network, no extra fonts: labels are English so DejaVu Sans, which
-ships with matplotlib, renders them). The notebooks' prose is Chinese; the
-figure labels stay English on purpose.
+copied, no network). Labels are Simplified Chinese, like the notebooks: Latin
+text is DejaVu Sans (ships with matplotlib), Chinese falls back to WenQuanYi
+Micro Hei, the CJK font the kit installs with chromium (``make browser-deps``,
+Debian's ``fonts-wqy-microhei``). The font FILE is looked up at fixed places
+(or ``DLI_SEQ_CJK_FONT``), never by asking the system, so the output does not
+depend on which other fonts a machine has. Example model inputs (the T5 task
+prefixes, the Flan prompts) stay in the language the models read.
 
 Figures written to ``imgs/`` (or ``--outdir``):
 
@@ -27,6 +31,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 from pathlib import Path
 
 import matplotlib
@@ -63,6 +69,32 @@ GREY_LIGHT = "#EFEFEF"
 TASK_COLORS = ["#3B6EA8", "#D9782D", "#3E9A5B", "#7D5BA6", "#B8485A", "#2E9AA0", "#B08D2A", "#6B6B6B"]
 
 MONO = "DejaVu Sans Mono"
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian / Ubuntu: fonts-wqy-microhei
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",  # Fedora
+    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",  # Arch
+)
+CJK_FAMILY = "WenQuanYi Micro Hei"
+
+
+def cjk_font_file() -> Path:
+    """The CJK font every figure uses: $DLI_SEQ_CJK_FONT, else WenQuanYi Micro Hei at its packaged path."""
+    candidates = [os.environ["DLI_SEQ_CJK_FONT"]] if os.environ.get("DLI_SEQ_CJK_FONT") else list(CJK_FONT_FILES)
+    for name in candidates:
+        if Path(name).is_file():
+            return Path(name)
+    raise SystemExit("make_figures: no CJK font found (looked for " + ", ".join(candidates) + "). "
+                     "Install Debian's fonts-wqy-microhei (make browser-deps, as root), "
+                     "or point DLI_SEQ_CJK_FONT at wqy-microhei.ttc.")
+
+
+def _register_cjk_font() -> str:
+    """Add the CJK font file to matplotlib's font list; return its family name."""
+    from matplotlib import font_manager
+
+    path = cjk_font_file()
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 def _style() -> None:
@@ -71,10 +103,13 @@ def _style() -> None:
     Call it inside ``matplotlib.rc_context()`` so the caller's settings come back afterwards.
     """
     plt.rcdefaults()
+    cjk = _register_cjk_font()
+    # WenQuanYi has no bold face: matplotlib draws its regular one and would log that each time.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     plt.rcParams.update(
         {
             "svg.hashsalt": "dli-seq",
-            "font.family": "DejaVu Sans",
+            "font.family": ["DejaVu Sans", cjk],  # Chinese glyphs fall back to the CJK font
             "font.size": 10,
             "figure.facecolor": "white",
             "axes.facecolor": "white",
@@ -138,10 +173,10 @@ def attention_bidirectional_vs_causal(path: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.9))
     panels = [
-        (axes[0], full, ENC, "Encoder (BERT-style): bidirectional",
-         "every token sees the whole sentence"),
-        (axes[1], causal, DEC, "Decoder (GPT-style): causal",
-         "token i sees only tokens 1..i (future is masked)"),
+        (axes[0], full, ENC, "编码器（BERT 式）：双向",
+         "每个 token 都能看到整句话"),
+        (axes[1], causal, DEC, "解码器（GPT 式）：因果",
+         "第 i 个 token 只能看到第 1..i 个（未来被掩蔽）"),
     ]
     for ax, mask, color, title, subtitle in panels:
         for i in range(n):  # row = query
@@ -161,15 +196,15 @@ def attention_bidirectional_vs_causal(path: Path) -> Path:
         ax.tick_params(length=0, pad=4)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_xlabel("key: token j", fontsize=10.5, labelpad=6)
-        ax.set_ylabel("query: token i attends to ...", fontsize=10.5, labelpad=6)
+        ax.set_xlabel("键：第 j 个 token", fontsize=10.5, labelpad=6)
+        ax.set_ylabel("查询：第 i 个 token 关注……", fontsize=10.5, labelpad=6)
         ax.set_title(title, fontsize=12.5, weight="bold", color=color, pad=40)
         ax.text(n / 2, n + 0.45, subtitle, ha="center", va="top", fontsize=10, style="italic", color=INK)
 
     legend = [
-        Rectangle((0, 0), 1, 1, fc=ENC, alpha=0.88, label="may attend (encoder)"),
-        Rectangle((0, 0), 1, 1, fc=DEC, alpha=0.88, label="may attend (decoder)"),
-        Rectangle((0, 0), 1, 1, fc=GREY_LIGHT, ec=GREY, label="masked: score set to \u2212\u221e before softmax"),
+        Rectangle((0, 0), 1, 1, fc=ENC, alpha=0.88, label="可以关注（编码器）"),
+        Rectangle((0, 0), 1, 1, fc=DEC, alpha=0.88, label="可以关注（解码器）"),
+        Rectangle((0, 0), 1, 1, fc=GREY_LIGHT, ec=GREY, label="掩蔽：softmax 之前把分数设为 \u2212\u221e"),
     ]
     fig.legend(handles=legend, loc="lower center", ncol=3, frameon=False, fontsize=9.5,
                bbox_to_anchor=(0.5, 0.0))
@@ -189,19 +224,19 @@ def encoder_decoder_cross_attention(path: Path) -> Path:
     ex = 0.4
     ax.add_patch(FancyBboxPatch((ex - 0.25, 2.1), w + 0.5, 4.25, boxstyle="round,pad=0.02,rounding_size=0.25",
                                 fc="white", ec=ENC, lw=1.6, ls="--", zorder=1))
-    ax.text(ex, 6.05, "Encoder  \u00d7 N", fontsize=10.5, weight="bold", color=ENC, va="center")
-    _box(ax, ex + 0.3, 2.5, w - 0.6, 0.95, "Self-attention\n(bidirectional: sees all m tokens)",
+    ax.text(ex, 6.05, "编码器  \u00d7 N", fontsize=10.5, weight="bold", color=ENC, va="center")
+    _box(ax, ex + 0.3, 2.5, w - 0.6, 0.95, "自注意力\n（双向：看到全部 m 个 token）",
          fc=ENC_LIGHT, ec=ENC, fontsize=9.5)
-    _box(ax, ex + 0.3, 4.3, w - 0.6, 0.85, "Feed-forward (FFN)", fc=ENC_LIGHT, ec=ENC, fontsize=9.5)
+    _box(ax, ex + 0.3, 4.3, w - 0.6, 0.85, "前馈网络（FFN）", fc=ENC_LIGHT, ec=ENC, fontsize=9.5)
     _arrow(ax, (ex + w / 2, 3.47), (ex + w / 2, 4.28), color=ENC)
 
     _box(ax, ex, 0.55, w, 0.85, "translate English to French: Hello world", fc=GREY_LIGHT, ec=GREY,
          fontsize=8.8, family=MONO)
-    ax.text(ex + w / 2, 0.3, "encoder input: m tokens", ha="center", va="top", fontsize=9, color=GREY,
+    ax.text(ex + w / 2, 0.3, "编码器输入：m 个 token", ha="center", va="top", fontsize=9, color=GREY,
             style="italic")
     _arrow(ax, (ex + w / 2, 1.42), (ex + w / 2, 2.48), color=ENC)
 
-    _box(ax, ex + 0.3, 7.3, w - 0.6, 0.95, "encoder output\nm vectors of size d", fc=ENC, ec=ENC,
+    _box(ax, ex + 0.3, 7.3, w - 0.6, 0.95, "编码器输出\nm 个 d 维向量", fc=ENC, ec=ENC,
          fontsize=9.8, color="white", weight="bold")
     _arrow(ax, (ex + w / 2, 5.17), (ex + w / 2, 7.28), color=ENC)
 
@@ -209,28 +244,28 @@ def encoder_decoder_cross_attention(path: Path) -> Path:
     dx = 11.4
     ax.add_patch(FancyBboxPatch((dx - 0.25, 2.1), w + 0.5, 6.15, boxstyle="round,pad=0.02,rounding_size=0.25",
                                 fc="white", ec=DEC, lw=1.6, ls="--", zorder=1))
-    ax.text(dx, 7.95, "Decoder  \u00d7 N", fontsize=10.5, weight="bold", color=DEC, va="center")
-    _box(ax, dx + 0.3, 2.5, w - 0.6, 0.95, "Causal self-attention\n(masked: sees tokens 1..i)",
+    ax.text(dx, 7.95, "解码器  \u00d7 N", fontsize=10.5, weight="bold", color=DEC, va="center")
+    _box(ax, dx + 0.3, 2.5, w - 0.6, 0.95, "因果自注意力\n（掩蔽：只看到第 1..i 个 token）",
          fc=DEC_LIGHT, ec=DEC, fontsize=9.5)
-    _box(ax, dx + 0.3, 4.25, w - 0.6, 0.95, "Cross-attention\nQ from decoder, K/V from encoder",
+    _box(ax, dx + 0.3, 4.25, w - 0.6, 0.95, "交叉注意力\nQ 来自解码器，K/V 来自编码器",
          fc=CROSS_LIGHT, ec=CROSS, fontsize=9.5, lw=2.0)
-    _box(ax, dx + 0.3, 6.0, w - 0.6, 0.85, "Feed-forward (FFN)", fc=DEC_LIGHT, ec=DEC, fontsize=9.5)
+    _box(ax, dx + 0.3, 6.0, w - 0.6, 0.85, "前馈网络（FFN）", fc=DEC_LIGHT, ec=DEC, fontsize=9.5)
     _arrow(ax, (dx + 1.3, 3.47), (dx + 1.3, 4.23), color=DEC)
-    ax.text(dx + 1.45, 3.85, "Q: n queries", fontsize=9, color=DEC, va="center", weight="bold")
+    ax.text(dx + 1.45, 3.85, "Q：n 个查询", fontsize=9, color=DEC, va="center", weight="bold")
     _arrow(ax, (dx + w / 2, 5.22), (dx + w / 2, 5.98), color=DEC)
 
     _box(ax, dx, 0.55, w, 0.85, "<pad>  Bonjour  le  monde", fc=GREY_LIGHT, ec=GREY, fontsize=8.8,
          family=MONO)
-    ax.text(dx + w / 2, 0.3, "decoder input: shifted right, starts at <pad>", ha="center", va="top",
+    ax.text(dx + w / 2, 0.3, "解码器输入：右移一位，从 <pad> 开始", ha="center", va="top",
             fontsize=9, color=GREY, style="italic")
     _arrow(ax, (dx + w / 2, 1.42), (dx + w / 2, 2.48), color=DEC)
 
     _box(ax, dx, 9.25, w, 0.85, "Bonjour  le  monde  </s>", fc=DEC, ec=DEC, fontsize=9.5, family=MONO,
          color="white", weight="bold")
-    ax.text(dx + w / 2, 10.3, "decoder output: n tokens, one step ahead", ha="center", va="bottom",
+    ax.text(dx + w / 2, 10.3, "解码器输出：n 个 token，各超前一步", ha="center", va="bottom",
             fontsize=9, color=DEC, style="italic")
     _arrow(ax, (dx + w / 2, 6.87), (dx + w / 2, 9.23), color=DEC)
-    ax.text(dx + w / 2 + 0.15, 8.75, "LM head + softmax", fontsize=8.8, color=DEC, va="center")
+    ax.text(dx + w / 2 + 0.15, 8.75, "语言模型头 + softmax", fontsize=8.8, color=DEC, va="center")
 
     # ---- encoder output -> keys and values of every cross-attention layer
     elbow = 8.8
@@ -238,27 +273,28 @@ def encoder_decoder_cross_attention(path: Path) -> Path:
                     [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO])
     ax.add_patch(FancyArrowPatch(path=route, arrowstyle="-|>", mutation_scale=16, color=CROSS, lw=2.2,
                                  joinstyle="round", zorder=1))
-    ax.text(elbow - 0.15, 7.3, "K, V: m vectors", ha="right", va="center", fontsize=9.5, color=CROSS,
+    ax.text(elbow - 0.15, 7.3, "K、V：m 个向量", ha="right", va="center", fontsize=9.5, color=CROSS,
             weight="bold")
-    ax.text(elbow - 0.15, 6.65, "same for every layer\nand decoding step", ha="right", va="center",
+    ax.text(elbow - 0.15, 6.65, "每一层、每个解码步\n都用这同一组", ha="right", va="center",
             fontsize=8.6, color=CROSS, style="italic")
 
     # ---- shapes of the cross-attention computation
-    sx, sy, sw, sh = 6.6, 1.45, 4.4, 2.75
+    sx, sy, sw, sh = 6.45, 1.45, 4.7, 2.75
     _box(ax, sx, sy, sw, sh, "", fc="white", ec=CROSS, lw=1.2, rounding=0.12)
-    ax.text(sx + sw / 2, sy + sh - 0.35, "cross-attention shapes", ha="center", va="center", fontsize=9.5,
+    ax.text(sx + sw / 2, sy + sh - 0.35, "交叉注意力的形状", ha="center", va="center", fontsize=9.5,
             weight="bold", color=CROSS)
-    rows = [
-        (r"$Q$ (decoder)", r"$n \times d$"),
-        (r"$K,\ V$ (encoder)", r"$m \times d$"),
-        (r"$QK^{\top}$ (scores)", r"$n \times m$"),
-        (r"$\mathrm{softmax}(QK^{\top}/\sqrt{d})\,V$", r"$n \times d$"),
+    rows = [  # (role, formula, shape): mathtext draws no Chinese, so the role is its own text
+        ("查询", r"$Q$", r"$n \times d$"),
+        ("键、值", r"$K,\ V$", r"$m \times d$"),
+        ("分数", r"$QK^{\top}$", r"$n \times m$"),
+        ("输出", r"$\mathrm{softmax}(QK^{\top}/\sqrt{d})\,V$", r"$n \times d$"),
     ]
-    for k, (left, right) in enumerate(rows):
+    for k, (role, formula, shape) in enumerate(rows):
         yy = sy + sh - 0.95 - 0.52 * k
-        ax.text(sx + 0.2, yy, left, ha="left", va="center", fontsize=9.3)
-        ax.text(sx + sw - 0.2, yy, right, ha="right", va="center", fontsize=9.3, weight="bold")
-    ax.text(sx + sw / 2, 0.8, "(residual connections and\nlayer norms omitted)", ha="center", va="center",
+        ax.text(sx + 0.2, yy, role, ha="left", va="center", fontsize=9.3, color=GREY)
+        ax.text(sx + 1.15, yy, formula, ha="left", va="center", fontsize=9.3)
+        ax.text(sx + sw - 0.2, yy, shape, ha="right", va="center", fontsize=9.3, weight="bold")
+    ax.text(sx + sw / 2, 0.8, "（图中省略了残差连接\n和层规范化）", ha="center", va="center",
             fontsize=8.3, color=GREY, style="italic")
     return _save(fig, path)
 
@@ -306,11 +342,11 @@ def text_to_text_format(path: Path) -> Path:
     mid = total / 2
     _box(ax, mx, mid - 1.1, mw, 2.2, "T5", fc=PURPLE, ec=PURPLE, fontsize=22, weight="bold", color="white",
          rounding=0.2)
-    ax.text(mx + mw / 2, mid - 1.38, "one model,\none loss,\none decoder", ha="center", va="top",
+    ax.text(mx + mw / 2, mid - 1.38, "一个模型\n一个损失\n一个解码器", ha="center", va="top",
             fontsize=9, color=PURPLE, style="italic")
-    ax.text(ix + iw / 2, total + 0.35, "input text: task prefix + text", ha="center", fontsize=11,
+    ax.text(ix + iw / 2, total + 0.35, "输入文本：任务前缀 + 文本", ha="center", fontsize=11,
             weight="bold")
-    ax.text(ox + ow / 2, total + 0.35, "output text", ha="center", fontsize=11, weight="bold")
+    ax.text(ox + ow / 2, total + 0.35, "输出文本", ha="center", fontsize=11, weight="bold")
 
     y = total
     for (src, tgt), h, color in zip(examples, heights, TASK_COLORS):
@@ -326,8 +362,8 @@ def text_to_text_format(path: Path) -> Path:
         _arrow(ax, (mx + mw + 0.05, port), (ox - 0.08, y + h / 2), color=color, lw=1.5, mutation=12)
         y -= gap
 
-    ax.text(8.2, -0.7, "The prefix names the task; class labels and even numbers (the STS-B similarity "
-            "score) are just generated text.", ha="center", va="center", fontsize=9.2, style="italic")
+    ax.text(8.2, -0.7, "前缀指明任务；类别标签，甚至数字（STS-B 的相似度分数），"
+            "都只是生成出来的文本。", ha="center", va="center", fontsize=9.2, style="italic")
     return _save(fig, path)
 
 
@@ -337,14 +373,14 @@ def text_to_text_format(path: Path) -> Path:
 def instruction_tuning_mixture(path: Path) -> Path:
     """Instruction tuning: many task families phrased as instructions train one model."""
     families = [
-        ("translation", 18),
-        ("QA / facts", 17),
-        ("commonsense", 13),
-        ("summarization", 12),
-        ("dialogue", 11),
-        ("arithmetic", 10),
-        ("story continuation", 9),
-        ("classification / NLI", 10),
+        ("翻译", 18),
+        ("问答 / 事实", 17),
+        ("常识", 13),
+        ("摘要", 12),
+        ("对话", 11),
+        ("算术", 10),
+        ("故事续写", 9),
+        ("分类 / 自然语言推断", 10),
     ]
     fig = plt.figure(figsize=(9.6, 6.05))
 
@@ -356,9 +392,9 @@ def instruction_tuning_mixture(path: Path) -> Path:
         angle = np.deg2rad((wedge.theta1 + wedge.theta2) / 2)
         ax_pie.text(0.79 * np.cos(angle), 0.79 * np.sin(angle), f"{share}%", ha="center", va="center",
                     fontsize=8.5, color="white", weight="bold")
-    ax_pie.text(0, 0, "task\nfamilies", ha="center", va="center", fontsize=11, weight="bold")
+    ax_pie.text(0, 0, "任务\n类别", ha="center", va="center", fontsize=11, weight="bold")
     ax_pie.set_aspect("equal")
-    ax_pie.set_title("Instruction-tuning mixture\n(illustrative shares)", fontsize=11.5, weight="bold", pad=6)
+    ax_pie.set_title("指令微调的任务混合\n（比例仅为示意）", fontsize=11.5, weight="bold", pad=6)
     ax_pie.legend(wedges, [name for name, _ in families], loc="upper center", bbox_to_anchor=(0.5, 0.0),
                   ncol=2, frameon=False, fontsize=9, handlelength=1.2, columnspacing=1.0)
 
@@ -370,12 +406,12 @@ def instruction_tuning_mixture(path: Path) -> Path:
     ax.axis("off")
 
     _arrow(ax, (-0.2, 8.3), (0.55, 8.3), color=INK, lw=2.2, mutation=18)
-    _box(ax, 0.7, 7.55, 2.75, 1.5, "one model,\nmany\ninstructions", fc=PURPLE, ec=PURPLE, fontsize=11,
+    _box(ax, 0.7, 7.55, 2.75, 1.5, "一个模型\n多种指令", fc=PURPLE, ec=PURPLE, fontsize=11,
          weight="bold", color="white", rounding=0.15)
-    ax.text(2.07, 7.25, "fine-tuned on all\nfamilies, then asked\nabout new tasks", ha="center", va="top",
+    ax.text(2.07, 7.25, "在所有类别上微调，\n再拿新任务\n来问它", ha="center", va="top",
             fontsize=8.6, color=PURPLE, style="italic")
 
-    ax.text(4.05, 10.95, 'Examples: "{premise}: {question}" \u2192 answer', fontsize=10.5, weight="bold",
+    ax.text(4.05, 10.95, '示例："{premise}: {question}" \u2192 答案', fontsize=10.5, weight="bold",
             va="center")
     prompts = [
         ("[Translate from English to Spanish:]\nWhere is the station?",
@@ -398,9 +434,9 @@ def instruction_tuning_mixture(path: Path) -> Path:
     # ---- inset: zero-shot vs one-shot prompt layouts
     ax.add_patch(FancyBboxPatch((0.1, 0.3), 11.8, 4.6, boxstyle="round,pad=0.02,rounding_size=0.2",
                                 fc="#FAFAFA", ec=GREY, lw=1.0))
-    ax.text(0.35, 4.55, "Prompt layouts for a new question", fontsize=10.5, weight="bold", va="center")
-    cols = [(0.35, 5.45, ENC, "zero-shot: instruction only"),
-            (6.15, 5.5, DEC, "one-shot: one solved example first")]
+    ax.text(0.35, 4.55, "面对新问题的两种提示词布局", fontsize=10.5, weight="bold", va="center")
+    cols = [(0.35, 5.45, ENC, "零样本：只有指令"),
+            (6.15, 5.5, DEC, "单样本：先给一个解好的示例")]
     for x, wd, color, title in cols:
         ax.text(x, 4.05, title, fontsize=9.5, color=color, weight="bold", va="center")
         _box(ax, x, 1.55, wd, 2.15, "", fc="white", ec=color, rounding=0.1)
@@ -409,23 +445,23 @@ def instruction_tuning_mixture(path: Path) -> Path:
     ax.add_patch(Rectangle((ox + 0.08, 2.62), cols[1][1] - 0.16, 1.0, fc=DEC_LIGHT, ec="none", zorder=2.5))
     ax.text(ox + 0.25, 3.33, "{premise}: {example question}", family=MONO, fontsize=8.6, va="center", zorder=4)
     ax.text(ox + 0.25, 2.9, "Answer: {example answer}", family=MONO, fontsize=8.6, va="center", zorder=4)
-    ax.text(ox + cols[1][1] - 0.15, 2.75, "example", fontsize=7.8, color=DEC, ha="right", va="center",
+    ax.text(ox + cols[1][1] - 0.15, 2.75, "示例", fontsize=7.8, color=DEC, ha="right", va="center",
             style="italic", zorder=4)
     # zero-shot: nothing in that place
     zx, zw = cols[0][0], cols[0][1]
     ax.add_patch(Rectangle((zx + 0.08, 2.62), zw - 0.16, 1.0, fc="none", ec=GREY, lw=0.9, ls=(0, (4, 3)),
                            zorder=2.5))
-    ax.text(zx + zw / 2, 3.12, "(no example)", fontsize=8.6, color=GREY, ha="center", va="center",
+    ax.text(zx + zw / 2, 3.12, "（没有示例）", fontsize=8.6, color=GREY, ha="center", va="center",
             style="italic", zorder=4)
     # the real question lines up at the same height in both layouts
     for x, _, color, _ in cols:
         ax.text(x + 0.25, 2.15, "{premise}: {question}", family=MONO, fontsize=8.6, va="center", zorder=4,
                 weight="bold", color=color)
-    ax.text(0.35, 1.1, "\u2192 the model must guess the answer's form", fontsize=8.8, color=ENC, va="center")
-    ax.text(6.15, 1.1, "\u2192 the answer follows the example's form", fontsize=8.8, color=DEC,
+    ax.text(0.35, 1.1, "\u2192 模型只能猜答案的形式", fontsize=8.8, color=ENC, va="center")
+    ax.text(6.15, 1.1, "\u2192 答案沿用示例的形式", fontsize=8.8, color=DEC,
             va="center")
-    ax.text(6.0, 0.6, "Decoder-only models (e.g. Phi-1.5) add \"\\n\\nAnswer: \" after each question "
-            "and stop at a newline.", ha="center", fontsize=8.3, color=GREY, style="italic", va="center")
+    ax.text(6.0, 0.6, "仅解码器模型（如 Phi-1.5）在每个问题后加上 \"\\n\\nAnswer: \"，"
+            "遇到换行就停。", ha="center", fontsize=8.3, color=GREY, style="italic", va="center")
     return _save(fig, path)
 
 

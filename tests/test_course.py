@@ -1,0 +1,188 @@
+"""``make course`` (dli_seq.course): bad input is reported clearly, and the HTML pages can be handed out.
+
+Most tests are pure functions; two run a real kernel on tiny notebooks written here (a few
+seconds each), never the lesson notebooks (nbval and the browser test cover those).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+
+import nbformat
+import pytest
+
+from dli_seq import course
+from dli_seq.models import REGISTRY
+
+PNG = base64.b64decode(  # a 1x1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def _notebook(path, *cells):
+    nb = nbformat.v4.new_notebook(cells=list(cells))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_timeout_must_be_positive(capsys):
+    for bad in ("0", "-5", "soon"):
+        with pytest.raises(SystemExit) as exit_info:
+            course.main(["--timeout", bad])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert "--timeout" in err and ("more than 0" in err or "whole number" in err)
+
+
+def test_out_is_checked_before_anything_runs(tmp_path, capsys, monkeypatch):
+    nb = _notebook(tmp_path / "a.ipynb", nbformat.v4.new_code_cell("print(1)"))
+    monkeypatch.setattr(course, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    a_file = tmp_path / "build.txt"
+    a_file.write_text("not a folder")
+    for out in (a_file, a_file / "sub"):
+        assert course.main(["--notebooks", str(nb), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"--out {out}" in err and "give" in err
+        assert "Traceback" not in err and "FileExistsError" not in err
+
+
+def test_merge_streams_joins_neighbours_of_the_same_name():
+    outs = [nbformat.v4.new_output("stream", name="stdout", text="Take US-101 sou"),
+            nbformat.v4.new_output("stream", name="stdout", text="th; it"),
+            nbformat.v4.new_output("stream", name="stderr", text="warn\n"),
+            nbformat.v4.new_output("stream", name="stdout", text="a"),
+            nbformat.v4.new_output("display_data", data={"text/plain": "x"}),
+            nbformat.v4.new_output("stream", name="stdout", text="b")]
+    merged = course.merge_streams(outs)
+    assert [o.get("text") for o in merged] == ["Take US-101 south; it", "warn\n", "a", None, "b"]
+
+
+def test_math_becomes_mathml_and_code_is_left_alone():
+    md = "Shape $n \\times m$, cost \\$5, `$HOME` stays.\n\n$$\nQ = H W_Q\n$$\n```\necho $x$\n```"
+    out = course.markdown_math_to_mathml(md)
+    assert out.count("<math") == 2 and 'display="block"' in out and 'display="inline"' in out
+    assert "\\$5" in out and "`$HOME`" in out and "echo $x$" in out
+    assert "$n" not in out and "$$" not in out.split("```")[0]
+
+
+def test_local_images_are_embedded(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "f.png").write_bytes(PNG)
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    md = ('![图](../imgs/f.png)\n<div><img src="../imgs/f.png" width="9"/></div>\n'
+          "![web](https://example.org/x.png) ![gone](../imgs/missing.png) `![code](../imgs/f.png)`")
+    out = course.embed_local_images(md, nbdir)
+    assert out.count("data:image/png;base64,") == 2 and 'alt="图"' in out and 'width="9"' in out
+    assert "https://example.org/x.png" in out and "../imgs/missing.png" in out and "`![code](../imgs/f.png)`" in out
+
+
+def test_widget_snapshot_is_html_not_a_repr():
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_h", "IPY_MODEL_b", "IPY_MODEL_gone",
+                                                                  "IPY_MODEL_o", "IPY_MODEL_c"]}},
+        "h": {"model_name": "HTMLModel", "state": {"value": "<b>就绪</b>"}},
+        "b": {"model_name": "ButtonModel", "state": {"description": "单步"}},
+        "gone": {"model_name": "ButtonModel", "state": {"description": "hidden", "layout": "IPY_MODEL_l"}},
+        "l": {"model_name": "LayoutModel", "state": {"display": "none"}},
+        "o": {"model_name": "OutputModel", "state": {"outputs": [
+            {"output_type": "display_data", "data": {"image/png": "AAAA", "text/plain": "<Figure>"}}]}},
+        "c": {"model_name": "CheckboxModel", "state": {"description": "贪心搜索", "value": True}},
+    }
+    page = course.widget_html("IPY_MODEL_box", state)
+    assert "<b>就绪</b>" in page and "单步</button>" in page and "hidden" not in page
+    assert "data:image/png;base64,AAAA" in page and "checked" in page and "贪心搜索" in page
+    assert "VBox(" not in page and "<Figure>" not in page
+
+
+def test_model_source_names_where_each_model_came_from(tmp_path, monkeypatch):
+    assert course.model_source(str(REGISTRY["gpt2"].standin_path)) == "gpt2: stand-in"
+    cached = "/root/.cache/huggingface/hub/models--google--flan-t5-large/snapshots/abc123"
+    assert course.model_source(cached) == "google/flan-t5-large: hub cache"
+    assert course.model_source("t5-base") == "t5-base: hub"
+    (tmp_path / "microsoft--phi-1_5").mkdir()
+    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(tmp_path))
+    assert course.model_source(str(tmp_path / "microsoft--phi-1_5")) == "microsoft/phi-1_5: local folder"
+
+
+def test_course_page_reads_offline_and_bad_notebooks_are_reported(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "f.png").write_bytes(PNG)
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    (nbdir / "00_broken.ipynb").write_text("{not json", encoding="utf-8")
+    _notebook(nbdir / "01_good.ipynb",
+              nbformat.v4.new_markdown_cell("公式 $p_i = e^{z_i}$，图：\n\n![图](../imgs/f.png)"),
+              nbformat.v4.new_code_cell(
+                  "import sys, time\nfor part in ('Take US-101 sou', 'th; it'):\n"
+                  "    print(part, end='', flush=True); time.sleep(0.2)"),
+              nbformat.v4.new_code_cell(
+                  "import ipywidgets as W\nW.VBox([W.HTML('<i>就绪</i>'), W.Button(description='单步')])"))
+    code = course.main(["--notebooks", "notebooks/*.ipynb", "--out", "out", "--timeout", "120"])
+    printed = capsys.readouterr()
+    assert code == 1
+    assert re.search(r"00_broken\.ipynb +0 .*FAILED +not a valid notebook \(NotJSONError", printed.out)
+    assert re.search(r"01_good\.ipynb +2 .* ok", printed.out)
+    page = (tmp_path / "out" / "01_good.html").read_text(encoding="utf-8")
+    assert "<math" in page and "$p_i" not in page
+    assert "data:image/png;base64," in page and "../imgs/" not in page
+    assert "Take US-101 south; it" in page
+    assert "dli-widget-snapshot" in page and "单步</button>" in page and "<i>就绪</i>" in page
+    assert "VBox(children" not in page
+    assert not re.search(r"<script[^>]+src=", page), "the page must not load scripts"
+    executed = nbformat.read(tmp_path / "out" / "01_good.ipynb", as_version=4)
+    assert len(executed.cells) == 3 and len(executed.cells[1].outputs) == 1  # probe removed, streams merged
+
+
+def test_a_timeout_leaves_no_kernel_traceback_in_the_terminal(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _notebook(tmp_path / "slow.ipynb", nbformat.v4.new_code_cell("import time\ntime.sleep(30)"))
+    assert course.main(["--notebooks", "slow.ipynb", "--out", "out", "--timeout", "1"]) == 1
+    printed = capfd.readouterr()
+    assert "CellTimeoutError" in printed.out
+    for text in (printed.out, printed.err):
+        assert "Traceback" not in text and "ZMQError" not in text
+
+
+def test_kernels_get_one_thread_unless_told(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert course.kernel_env()["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert course.kernel_env()["OMP_NUM_THREADS"] == "4"
+
+
+def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "clean_notebooks.py"
+    spec = importlib.util.spec_from_file_location("clean_notebooks_for_course_test", tool)
+    cleaner = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = cleaner  # dataclasses need the module registered
+    spec.loader.exec_module(cleaner)
+    cell = nbformat.v4.new_code_cell("stream()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="Take US-101 sou"),
+        nbformat.v4.new_output("stream", name="stdout", text="th; it")])
+    path = _notebook(tmp_path / "split.ipynb", cell)
+    assert any("would be rewritten" in line and "stream output(s) merged" in line
+               for line in cleaner.process(path, check=True))
+    cleaner.process(path)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [o.text for o in outputs] == ["Take US-101 south; it"]
+    assert cleaner.process(path, check=True) == []
+
+
+def test_two_jobs_only_when_every_model_is_a_stand_in(monkeypatch):
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    assert course.default_jobs() == 2
+    monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", "")
+    assert course.default_jobs() == 1  # hub models (or an error to report): one at a time
+    monkeypatch.setattr(course.os, "cpu_count", lambda: 1)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    assert course.default_jobs() == 1
