@@ -98,7 +98,8 @@ def decoder_start_id(model) -> int:
             return source.decoder_start_token_id
     if model.config.pad_token_id is not None:
         return model.config.pad_token_id
-    raise ValueError("This encoder-decoder model has no decoder_start_token_id (nor pad_token_id) in its config.")
+    raise ValueError("这个编码器-解码器模型的配置里没有 decoder_start_token_id（也没有 pad_token_id），"
+                     "解码器不知道从哪个 token 开始：在 model.generation_config 里设置 decoder_start_token_id。")
 
 
 def _as_ids(ids, what: str, model=None) -> torch.LongTensor:
@@ -110,7 +111,7 @@ def _as_ids(ids, what: str, model=None) -> torch.LongTensor:
     except (TypeError, ValueError, RuntimeError, OverflowError) as err:
         raise TypeError(f"{what} 应是 token id（整数）的列表或张量，得到的是 {type(ids).__name__}。") from err
     if tensor.numel() == 0:
-        raise ValueError(f"{what} is empty: give at least one token id.")
+        raise ValueError(f"{what} 是空的：至少要给一个 token id。")
     if tensor.dtype == torch.bool or tensor.is_floating_point() or tensor.is_complex():
         raise TypeError(f"{what} 的 token id 必须是整数，得到的 dtype 是 {tensor.dtype}。")
     if tensor.dim() == 2 and tensor.shape[0] == 1:
@@ -141,8 +142,8 @@ def _token(token_id) -> int:
 def _check_fits(model, length: int) -> None:
     limit = context_size(model)
     if limit is not None and length > limit:
-        raise ValueError(f"{length} positions do not fit the model's context of {limit} positions: "
-                         "shorten the prompt or ask for fewer new tokens.")
+        raise ValueError(f"要用 {length} 个位置，超过了模型的上下文长度（{limit} 个位置）："
+                         "缩短提示词，或减小 max_new_tokens。")
     if limit is None and length > MAX_DECODER_POSITIONS:
         raise ValueError(f"解码器要用 {length} 个位置，超过了上限 {MAX_DECODER_POSITIONS}（防止 KV 缓存占满内存，"
                          "context 保护）：请减小 max_new_tokens。")
@@ -186,7 +187,7 @@ def _inputs(model, input_ids, encoder_input_ids, max_encoder_tokens=None):
     """(decoder ids, encoder ids or None), checked: the right inputs for the model, ids in its vocabulary."""
     if model.config.is_encoder_decoder:
         if encoder_input_ids is None:
-            raise ValueError("An encoder-decoder model needs encoder_input_ids (the source text's ids).")
+            raise ValueError("编码器-解码器模型需要 encoder_input_ids（源文本的 token id）。")
         encoder_ids = _as_ids(encoder_input_ids, "encoder_input_ids", model)
         _check_encoder_fits(len(encoder_ids), max_encoder_tokens or encoder_limit(model))
         start = torch.tensor([decoder_start_id(model)])
@@ -194,9 +195,9 @@ def _inputs(model, input_ids, encoder_input_ids, max_encoder_tokens=None):
             return start, encoder_ids
         return torch.cat([start, _as_ids(input_ids, "input_ids", model)]), encoder_ids
     if encoder_input_ids is not None:
-        raise ValueError("This is a decoder-only model: it has no encoder, so encoder_input_ids makes no sense.")
+        raise ValueError("这是仅解码器模型，没有编码器，所以不能传 encoder_input_ids：把全部文本放进 input_ids。")
     if input_ids is None:
-        raise ValueError("A decoder-only model needs input_ids (the prompt's token ids).")
+        raise ValueError("仅解码器模型需要 input_ids（提示词的 token id）。")
     return _as_ids(input_ids, "input_ids", model), None
 
 
@@ -239,7 +240,7 @@ def _eos_set(eos_token_id) -> set[int]:
 
 def _check_max_new_tokens(max_new_tokens) -> None:
     if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens <= 0:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
+        raise ValueError(f"max_new_tokens 应是正整数，得到的是 {max_new_tokens!r}。")
 
 
 @torch.inference_mode()

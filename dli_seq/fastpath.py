@@ -95,7 +95,7 @@ def notice(model, reason: str) -> None:
 def _as_ids(ids, what: str) -> torch.LongTensor:
     ids = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
     if ids.numel() == 0:
-        raise ValueError(f"{what} is empty: give at least one token id.")
+        raise ValueError(f"{what} 是空的：至少要给一个 token id。")
     return ids
 
 
@@ -160,7 +160,7 @@ def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: in
     :class:`~dli_seq.decoding.State` from :func:`dli_seq.decoding.prefill` (after a one-line notice).
     """
     if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens <= 0:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
+        raise ValueError(f"max_new_tokens 应是正整数，得到的是 {max_new_tokens!r}。")
     if (reason := unsupported_reason(model)) is not None:
         notice(model, reason + "，改用动态 KV 缓存")
         return decoding.prefill(model, input_ids, encoder_input_ids=encoder_input_ids)
@@ -169,7 +169,7 @@ def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: in
     decoder_config = model.config.get_text_config(decoder=True)
     if enc:
         if encoder_input_ids is None:
-            raise ValueError("An encoder-decoder model needs encoder_input_ids (the source text's ids).")
+            raise ValueError("编码器-解码器模型需要 encoder_input_ids（源文本的 token id）。")
         encoder_ids = _as_ids(encoder_input_ids, "encoder_input_ids")
         encoder_hidden_states = model.get_encoder()(input_ids=encoder_ids[None].to(model.device)).last_hidden_state
         start = torch.tensor([decoder_start_id(model)])
@@ -178,14 +178,14 @@ def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: in
                                     StaticCache(decoder_config, max_cache_len=len(encoder_ids)))
     else:
         if encoder_input_ids is not None:
-            raise ValueError("This is a decoder-only model: it has no encoder, so encoder_input_ids makes no sense.")
+            raise ValueError("这是仅解码器模型，没有编码器，所以不能传 encoder_input_ids：把全部文本放进 input_ids。")
         if input_ids is None:
-            raise ValueError("A decoder-only model needs input_ids (the prompt's token ids).")
+            raise ValueError("仅解码器模型需要 input_ids（提示词的 token id）。")
         ids, encoder_ids, encoder_hidden_states = _as_ids(input_ids, "input_ids"), None, None
         limit = context_size(model)
         if limit is not None and len(ids) + max_new_tokens > limit:
-            raise ValueError(f"{len(ids)} prompt tokens + max_new_tokens={max_new_tokens} do not fit the model's "
-                             f"context of {limit} positions: shorten the prompt or ask for fewer new tokens.")
+            raise ValueError(f"提示词的 {len(ids)} 个 token 加上 max_new_tokens={max_new_tokens}，超过了模型的上下文长度"
+                             f"（{limit} 个位置）：缩短提示词，或减小 max_new_tokens。")
         cache = StaticCache(decoder_config, max_cache_len=len(ids) + max_new_tokens)
     logits = _forward(model, ids[None].to(model.device), cache, encoder_hidden_states)[0, -1].float()
     state = FastState(model=model, is_encoder_decoder=enc, cache=cache, ids=ids,
@@ -220,8 +220,7 @@ def decode_step(state: State, token_id: int) -> State:
     if not isinstance(state, FastState):
         return decoding.decode_step(state, token_id)
     if len(state.ids) >= state.max_length:
-        raise ValueError(f"The static cache holds {state.max_length} positions and is full: "
-                         "ask for more max_new_tokens when the generation starts.")
+        raise ValueError(f"静态缓存只有 {state.max_length} 个位置，已经用满：开始生成时把 max_new_tokens 设大一些。")
     if state._graph is not None:
         state._token.fill_(int(token_id))
         state._graph.replay()

@@ -93,7 +93,7 @@ def lesson_model(name: str) -> LessonModel:
     key = ALIASES.get(name, name)
     if key not in REGISTRY:
         known = ", ".join(sorted(REGISTRY) + sorted(ALIASES))
-        raise ModelLoadError(f"Unknown model {name!r}. Known lesson models: {known}.")
+        raise ModelLoadError(f"{name!r} 不是课程里的模型。可以用的名字：{known}。")
     return REGISTRY[key]
 
 
@@ -101,7 +101,7 @@ def models_mode() -> str:
     """The resolution policy from ``DLI_SEQ_MODELS`` (auto, hub or offline)."""
     mode = os.environ.get("DLI_SEQ_MODELS", "auto").strip().lower() or "auto"
     if mode not in MODES:
-        raise ModelLoadError(f"DLI_SEQ_MODELS={mode!r} is not valid; use one of {', '.join(MODES)}.")
+        raise ModelLoadError(f"DLI_SEQ_MODELS={mode!r} 不能用：应是 {'、'.join(MODES)} 之一。")
     return mode
 
 
@@ -331,7 +331,7 @@ def resolve(name: str, mode: str | None = None) -> Resolution:
     spec = lesson_model(name)
     mode = mode or models_mode()
     if mode not in MODES:
-        raise ModelLoadError(f"mode={mode!r} is not valid; use one of {', '.join(MODES)}.")
+        raise ModelLoadError(f"mode={mode!r} 不能用：应是 {'、'.join(MODES)} 之一。")
     skipped: list[Skipped] = []
     for where, problem in _candidates(spec, mode):
         if problem is None:

@@ -219,17 +219,17 @@ def _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_
                    seed=None) -> list[str]:
     """Clear errors for bad settings; returns the stop strings as a list."""
     if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens <= 0:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
+        raise ValueError(f"max_new_tokens 应是正整数，得到的是 {max_new_tokens!r}。")
     if not _is_number(temperature) or not temperature > 0:
-        raise ValueError(f"temperature must be a number > 0, got {temperature!r} (for greedy use do_sample=False).")
+        raise ValueError(f"temperature 应是大于 0 的数，得到的是 {temperature!r}（想要贪心就用 do_sample=False）。")
     if not math.isfinite(temperature) or temperature < 1e-4:
         raise ValueError(f"temperature={temperature!r} 不能用：应在 0.0001 到有限大之间（想要贪心就用 do_sample=False）。")
     if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1):
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}.")
+        raise ValueError(f"top_k 应是正整数或 None，得到的是 {top_k!r}。")
     if top_p is not None and (not _is_number(top_p) or not 0 < top_p <= 1):
-        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}.")
+        raise ValueError(f"top_p 应在 (0, 1] 之间，得到的是 {top_p!r}。")
     if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 0:
-        raise ValueError(f"top_n must be an integer >= 0, got {top_n!r}.")
+        raise ValueError(f"top_n 应是不小于 0 的整数，得到的是 {top_n!r}。")
     if not isinstance(do_sample, bool):
         raise TypeError(f"do_sample 应是 True 或 False，得到的是 {do_sample!r}。")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64):
@@ -238,7 +238,7 @@ def _check_options(max_new_tokens, temperature, top_k, top_p, stop_strings, top_
     if stops is None:
         return []
     if not isinstance(stops, (list, tuple)) or not all(isinstance(s, str) and s for s in stops):
-        raise TypeError(f"stop_strings must be a string or a list of non-empty strings, got {stop_strings!r}.")
+        raise TypeError(f"stop_strings 应是一个字符串或非空字符串的列表，得到的是 {stop_strings!r}。")
     return list(stops)
 
 
@@ -319,7 +319,7 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
     from .decoding import _check_encoder_fits, encoder_limit
 
     if not isinstance(prompt, str) or not isinstance(encoder_input, (str, type(None))):
-        raise TypeError("prompt and encoder_input must be strings.")
+        raise TypeError("prompt 和 encoder_input 应是字符串。")
     if max_input_tokens is not None and (not isinstance(max_input_tokens, int) or isinstance(max_input_tokens, bool)
                                          or max_input_tokens < 1):
         raise ValueError(f"max_input_tokens 应是正整数（或 None），得到的是 {max_input_tokens!r}。")
@@ -327,14 +327,14 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
     _check_text(encoder_input or "", "encoder_input")
     if not model.config.is_encoder_decoder:
         if encoder_input:
-            raise ValueError("This is a decoder-only model (no encoder): put all the text in the prompt.")
+            raise ValueError("这是仅解码器模型（没有编码器）：把全部文本放进 prompt。")
         ids = tokenizer.encode(prompt)
         if not ids:
-            raise ValueError("The prompt is empty: a decoder-only model needs some text to continue. "
-                             "To start from nothing, use prompt=tokenizer.bos_token.")
+            raise ValueError("提示词是空的：仅解码器模型要有一段文本才能往下写。"
+                             "想从零开始，就用 prompt=tokenizer.bos_token。")
         return ids, None
     if not encoder_input:
-        raise ValueError("An encoder-decoder model needs encoder_input: the text its encoder reads.")
+        raise ValueError("编码器-解码器模型需要 encoder_input：编码器要读的源文本。")
     eos = tokenizer.eos_token
     if eos and encoder_input.endswith(eos):  # the original lesson wrote "...</s>" by hand
         encoder_input = encoder_input[:-len(eos)]
@@ -372,8 +372,8 @@ class Generation:
         prompt_ids, encoder_ids = encode_inputs(model, tokenizer, prompt, encoder_input, max_input_tokens)
         limit = decoder_limit(model)
         if len(prompt_ids) + max_new_tokens > limit:
-            raise ValueError(f"The prompt has {len(prompt_ids)} tokens; with max_new_tokens={max_new_tokens} "
-                             f"that exceeds the model's context of {limit} positions.")
+            raise ValueError(f"提示词有 {len(prompt_ids)} 个 token，加上 max_new_tokens={max_new_tokens} 就超过了"
+                             f"模型的上下文长度（{limit} 个位置）：缩短提示词，或减小 max_new_tokens。")
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.do_sample, self.top_n = max_new_tokens, do_sample, top_n
         self.processors = make_processors(temperature, top_k, top_p)
@@ -433,7 +433,7 @@ class Generation:
     def next(self, forced_id: int | None = None) -> Step:
         """Advance one token (forced_id: use this token instead of choosing one) and describe it."""
         if self.done:
-            raise RuntimeError(f"This generation has finished ({self.finish_reason}); start a new one.")
+            raise RuntimeError(f"这次生成已经结束（{self.finish_reason}）：要再生成，就新建一个。")
         started = time.perf_counter()
         self.feed()
         scores = self.scores()
@@ -441,7 +441,7 @@ class Generation:
         if forced_id is not None:
             token = _token(forced_id)
             if not 0 <= token < probs.numel():
-                raise ValueError(f"forced_id {token} is not a token id of this model (0..{probs.numel() - 1}).")
+                raise ValueError(f"forced_id {token} 不是这个模型的 token id（应在 0 到 {probs.numel() - 1} 之间）。")
         elif self.do_sample:
             token = int(torch.multinomial(probs, 1, generator=self.rng))
         else:
@@ -514,7 +514,7 @@ def get_token_generator(model, tokenizer=None, max_tokens: int = 50):
     if tokenizer is None and hasattr(model, "tokenizer"):
         model, tokenizer = model.model, model.tokenizer
     if tokenizer is None:
-        raise TypeError("get_token_generator needs a tokenizer: get_token_generator(model, tokenizer).")
+        raise TypeError("get_token_generator 需要分词器：get_token_generator(model, tokenizer)。")
     default_max = max_tokens
 
     def token_generator(encoder_input: str | None = "", decoder_input: str | None = "",

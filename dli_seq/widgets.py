@@ -542,13 +542,14 @@ def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, e
     """
     for name, value in (("max_new_tokens", max_new_tokens), ("repeats", repeats)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+            raise ValueError(f"{name} 应是正整数，得到的是 {value!r}。")
     prompt_ids, encoder_ids = encode_inputs(model, tokenizer, prompt, encoder_input)
     enc_dec, device = model.config.is_encoder_decoder, model.device
     start = [decoder_start_id(model)] if enc_dec else []
     limit = context_size(model)
     if limit is not None and len(prompt_ids) + max_new_tokens > limit:
-        raise ValueError(f"{len(prompt_ids)} prompt tokens + {max_new_tokens} new ones exceed the context of {limit}.")
+        raise ValueError(f"提示词的 {len(prompt_ids)} 个 token 加上 {max_new_tokens} 个新 token，超过了上下文长度 "
+                         f"{limit}：缩短提示词，或减小 max_new_tokens。")
     first = len(start) + len(prompt_ids)
     work = repeats * (max_new_tokens * first + max_new_tokens * (max_new_tokens - 1) // 2)
     if max_positions is not None and work > max_positions:

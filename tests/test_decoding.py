@@ -118,18 +118,18 @@ def test_eos_stops_both_loops(tiny_models):
 def test_bad_arguments(tiny_models):
     gpt2, _ = tiny_models["gpt2"]
     t5, _ = tiny_models["t5-base"]
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="是空的"):
         prefill(gpt2, [])
-    with pytest.raises(ValueError, match="input_ids"):
+    with pytest.raises(ValueError, match="仅解码器模型需要 input_ids"):
         prefill(gpt2)
-    with pytest.raises(ValueError, match="decoder-only"):
+    with pytest.raises(ValueError, match="仅解码器模型，没有编码器"):
         prefill(gpt2, [1, 2], encoder_input_ids=[3])
-    with pytest.raises(ValueError, match="encoder_input_ids"):
+    with pytest.raises(ValueError, match="需要 encoder_input_ids"):
         prefill(t5, [1, 2])
-    with pytest.raises(ValueError, match="context"):
+    with pytest.raises(ValueError, match="上下文长度"):
         prefill(gpt2, list(range(gpt2.config.n_positions + 1)))
     state = prefill(gpt2, list(range(gpt2.config.n_positions)))
-    with pytest.raises(ValueError, match="context"):
+    with pytest.raises(ValueError, match="上下文长度"):
         decode_step(state, 1)
     for bad in (0, -1, 1.5, None):
         with pytest.raises(ValueError, match="max_new_tokens"):
@@ -217,7 +217,7 @@ def test_budget_is_checked_up_front(tiny_models, no_compute):
             loop(gpt2, [1, 2, 3], max_new_tokens=10**9)  # used to run a minute, then lose the tokens
         with pytest.raises(ValueError, match="max_new_tokens"):
             loop(t5, encoder_input_ids=[5, 1], max_new_tokens=10**9)  # T5: bounded too (the KV cache's memory)
-    with pytest.raises(ValueError, match="decoder-only"):
+    with pytest.raises(ValueError, match="仅解码器模型，没有编码器"):
         naive_generate(gpt2, [1, 2], encoder_input_ids=[3], max_new_tokens=2)  # as prefill does
 
 

@@ -60,7 +60,7 @@ def test_fast_state_looks_like_a_state(tiny_models, arch):
         assert fast.cache_length == slow.cache_length and fast.kv_shapes == slow.kv_shapes
         assert fast.ids.tolist() == slow.ids.tolist()
     fastpath.decode_step(fast, 5)  # the fourth and last position
-    with pytest.raises(ValueError, match="static cache holds .* full"):
+    with pytest.raises(ValueError, match="静态缓存只有 .* 个位置，已经用满"):
         fastpath.decode_step(fast, 5)
 
 
@@ -98,9 +98,9 @@ def test_bad_arguments(tiny_models):
     model, tok = tiny_models["gpt2"]
     with pytest.raises(ValueError, match="max_new_tokens"):
         fastpath.prefill(model, [1, 2], max_new_tokens=0)
-    with pytest.raises(ValueError, match="do not fit the model's context of 96"):
+    with pytest.raises(ValueError, match="超过了模型的上下文长度（96 个位置）"):
         fastpath.prefill(model, list(range(90)), max_new_tokens=10)
-    with pytest.raises(ValueError, match="decoder-only"):
+    with pytest.raises(ValueError, match="仅解码器模型，没有编码器"):
         fastpath.prefill(model, [1, 2], encoder_input_ids=[3], max_new_tokens=2)
     t5, _ = tiny_models["t5-base"]
     with pytest.raises(ValueError, match="encoder_input_ids"):

@@ -60,7 +60,7 @@ def test_aliases_resolve_to_hub_ids():
 
 def test_invalid_mode_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("DLI_SEQ_MODELS", "sometimes")
-    with pytest.raises(models.ModelLoadError, match="auto, hub, offline"):
+    with pytest.raises(models.ModelLoadError, match="auto、hub、offline"):
         models.models_mode()
 
 

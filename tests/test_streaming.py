@@ -194,7 +194,7 @@ def test_forced_tokens_branch_the_generation(tiny_models):
     while not gen.done:
         gen.next()
     assert gen.text == tok.decode(gen.new_ids) and len(gen.new_ids) == 4
-    with pytest.raises(RuntimeError, match="finished"):
+    with pytest.raises(RuntimeError, match="已经结束"):
         gen.next()
 
 
@@ -230,8 +230,8 @@ def test_lesson_token_generator(tiny_models, arch):
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(prompt=""), ValueError, "empty"),
-    (dict(prompt="Hi", encoder_input="source"), ValueError, "decoder-only"),
+    (dict(prompt=""), ValueError, "提示词是空的"),
+    (dict(prompt="Hi", encoder_input="source"), ValueError, "仅解码器模型（没有编码器）"),
     (dict(prompt="Hi", max_new_tokens=0), ValueError, "max_new_tokens"),
     (dict(prompt="Hi", max_new_tokens=2.5), ValueError, "max_new_tokens"),
     (dict(prompt="Hi", temperature=0), ValueError, "temperature"),
@@ -240,9 +240,9 @@ def test_lesson_token_generator(tiny_models, arch):
     (dict(prompt="Hi", top_k=0), ValueError, "top_k"),
     (dict(prompt="Hi", stop_strings=["\n", 3]), TypeError, "stop_strings"),
     (dict(prompt="Hi", stop_strings=[""]), TypeError, "stop_strings"),
-    (dict(prompt=b"Hi"), TypeError, "strings"),
-    (dict(prompt="word " * 100), ValueError, "context"),
-    (dict(prompt="word " * 90, max_new_tokens=10), ValueError, "context"),
+    (dict(prompt=b"Hi"), TypeError, "应是字符串"),
+    (dict(prompt="word " * 100), ValueError, "上下文长度"),
+    (dict(prompt="word " * 90, max_new_tokens=10), ValueError, "上下文长度"),
 ])
 def test_bad_input_fails_at_once_with_a_clear_message(tiny_models, kwargs, error, match):
     model, tok = tiny_models["gpt2"]

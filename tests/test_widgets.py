@@ -168,19 +168,19 @@ def test_sampling_controls_and_seed(gpt2):
 def test_empty_prompt_and_bad_input_give_messages_not_exceptions(gpt2, t5):
     model, tok = gpt2
     s = GenerationStepper(model, tok, "")
-    assert "prompt is empty" in status(s) and s.generation is None
+    assert "提示词是空的" in status(s) and s.generation is None
     for press in (s.step_button.click, s.run_button.click, lambda: s.buttons[0].click()):
         press()
         assert NOTHING_TO_CONTINUE in status(s)
     s.prompt_box.value = "Hi"
     s.reset()
     s.step(forced_id=10 ** 9)  # not a token of this model
-    assert "not a token id" in status(s) and not s.steps
+    assert "不是这个模型的 token id" in status(s) and not s.steps
     s.choose(99)
     assert "没有第 99 号候选" in status(s)
     model, tok = t5
     s = GenerationStepper(model, tok, encoder_input="")
-    assert "needs encoder_input" in status(s)
+    assert "需要 encoder_input" in status(s)
 
 
 @pytest.mark.parametrize("arch", ["gpt2", "t5-base", "flan-t5-large", "phi-1_5"])
@@ -250,7 +250,7 @@ def test_set_model_switches_between_decoder_only_and_encoder_decoder(gpt2, t5):
     assert s.prompt_box.description == "解码器前缀" and not s.steps
     s.step()
     s.set_model(*gpt2)
-    assert "prompt is empty" in status(s)
+    assert "提示词是空的" in status(s)
 
 
 def test_token_label_keeps_spaces_and_shows_partial_bytes(gpt2, t5):
@@ -339,11 +339,11 @@ def test_kv_cache_timing_returns_two_series(tiny_models, arch):
 
 def test_kv_cache_timing_checks_its_arguments(gpt2):
     model, tok = gpt2
-    with pytest.raises(ValueError, match="exceed the context"):
+    with pytest.raises(ValueError, match="超过了上下文长度"):
         kv_cache_timing(model, tok, "Hello", max_new_tokens=500, plot=False)
     with pytest.raises(ValueError, match="repeats"):
         kv_cache_timing(model, tok, "Hello", max_new_tokens=3, repeats=0, plot=False)
-    with pytest.raises(ValueError, match="prompt is empty"):
+    with pytest.raises(ValueError, match="提示词是空的"):
         kv_cache_timing(model, tok, "", max_new_tokens=3, plot=False)
 
 
