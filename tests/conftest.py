@@ -7,6 +7,8 @@ tiny size, so tests run in seconds on a CPU without downloads.
 
 from __future__ import annotations
 
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,20 @@ def tiny_models(gpt2_tokenizer, t5_tokenizer):
 def pytest_configure(config):
     """Markers used by the suite (tests/test_browser.py: the JupyterLab + chromium test)."""
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Debian chromium (needs /usr/bin/chromium)")
+
+
+def wait_for_jupyter(process, url: str, token: str, log_path: Path, timeout: float = 60) -> None:
+    """Wait until the JupyterLab server started as ``process`` answers /api/status (browser tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"jupyter lab exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"jupyter lab did not answer in {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)

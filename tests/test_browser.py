@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
+from conftest import wait_for_jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -145,19 +146,7 @@ def lab(tmp_path):
         command,
         env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited early:\n{(tmp_path / 'server.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer in 60 s:\n{(tmp_path / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_for_jupyter(process, url, token, tmp_path / "server.log")
         yield url, token
     finally:
         _stop(process, url, token)

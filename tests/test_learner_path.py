@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import wait_for_jupyter
 from test_browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, _free_port, _stop, _write_isolated_jupyter_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,19 +98,7 @@ def make_lab(tmp_path_factory):
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_for_jupyter(process, url, token, log_path)
         yield url, token, args, process.pid
     finally:
         _stop(process, url, token)

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import nbformat
 
+from dli_seq.course import merge_streams  # one definition, shared with the course runner
+
 DROP_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "jupyter")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
@@ -132,19 +134,6 @@ def _new_cell_id(cell, index: int, taken: set[str]) -> str:
         if candidate not in taken:
             return candidate
     return f"cell-{index}-{digest[:8]}"  # pragma: no cover - 30 collisions in a row
-
-
-def merge_streams(outputs: list) -> list:
-    """Consecutive stream outputs of the same name as one output (a new list; the first one grows)."""
-    merged: list = []
-    for output in outputs:
-        last = merged[-1] if merged else None
-        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
-                and last.get("name") == output.get("name")):
-            last["text"] = _text(last.get("text", "")) + _text(output.get("text", ""))
-        else:
-            merged.append(output)
-    return merged
 
 
 def normalise(nb) -> tuple[object, list[str]]:
