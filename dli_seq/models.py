@@ -182,7 +182,8 @@ def _model_class(kind: str):
 def standin_notice(spec: LessonModel) -> str:
     """The one line printed when a stand-in replaces a hub model (4.2-4.5)."""
     return (f"[dli-seq] {spec.hub_id!r} is not available here: using the offline stand-in "
-            f"'standins/{spec.standin}', a small {spec.kind} model trained on {spec.trained_on}.")
+            f"'standins/{spec.standin}' ({spec.kind}), trained to reproduce the real model's recorded outputs "
+            "on the lesson's demonstrations; elsewhere a small model trained on synthetic data.")
 
 
 def load(name: str, device: str | torch.device | None = None, dtype: torch.dtype | None = None,
