@@ -81,7 +81,7 @@ RECIPES = {
     "gpt2": Recipe("gpt2", "gpt2", steps=700, batch_size=48, lr=3e-3),
     "t5-base": Recipe("t5-base", "t5-base", steps=1200, batch_size=64, lr=3e-3, restarts=(1800,)),
     "flan-t5-large": Recipe("flan-t5-large", "google/flan-t5-large", steps=1000, batch_size=48, lr=2e-3,
-                            restarts=(2000,)),
+                            restarts=(2000, 2000)),
     "phi-1_5": Recipe("phi-1_5", "microsoft/phi-1_5", steps=1000, batch_size=16, lr=3e-3),
 }
 CHAINS = [("t5-base", "flan-t5-large"), ("gpt2", "phi-1_5")]  # each chain runs in one process, in order
