@@ -81,7 +81,7 @@ RECIPES = {
     "gpt2": Recipe("gpt2", "gpt2", steps=700, batch_size=48, lr=3e-3),
     "t5-base": Recipe("t5-base", "t5-base", steps=1200, batch_size=64, lr=3e-3, restarts=(1800,)),
     "flan-t5-large": Recipe("flan-t5-large", "google/flan-t5-large", steps=1000, batch_size=48, lr=2e-3,
-                            restarts=(2000, 2000)),
+                            restarts=(2000, 2000, 2000)),
     "phi-1_5": Recipe("phi-1_5", "microsoft/phi-1_5", steps=1000, batch_size=16, lr=3e-3),
 }
 CHAINS = [("t5-base", "flan-t5-large"), ("gpt2", "phi-1_5")]  # each chain runs in one process, in order
@@ -741,7 +741,7 @@ TRAINED_ON = {
     "t5-base": "toy English->French/German translation with T5's task prefixes, the lesson's everyday phrases "
                "and the real t5-base's two recorded French translations",
     "flan-t5-large": "the trained t5-base stand-in, instruction-tuned on a small mixture (Spanish translation, "
-                     "sentence rewriting, square roots and cubes, facts, commonsense, dialogue, stories; zero- and "
+                     "sentence rewriting, square roots, cubes and sums, facts, commonsense, dialogue, stories; zero- and "
                      "one-shot) and the real Flan-T5-large's recorded zero-shot answers",
     "phi-1_5": "textbook-like pages of exercises (\"Answer: ...\", then \"Exercise 2: ...\"), the same tasks with "
                "sentence rewriting as the main one, and the real Phi-1.5's recorded outputs (GPT-2 vocabulary)",
@@ -809,7 +809,9 @@ def build(name: str, out: Path, eval_n: int, steps_scale: float, threads: int, b
     if eval_only:
         stats = json.loads((folder / "eval.json").read_text(encoding="utf-8"))["stats"]
     else:
-        RECIPES[name].steps = max(1, int(RECIPES[name].steps * steps_scale))
+        recipe = RECIPES[name]
+        recipe.steps = max(1, int(recipe.steps * steps_scale))
+        recipe.restarts = tuple(max(1, int(n * steps_scale)) for n in recipe.restarts)
         stats = train_one(name, out)
         stats["device"] = device().type
     cls = AutoModelForSeq2SeqLM if name in ("t5-base", "flan-t5-large") else AutoModelForCausalLM
@@ -842,7 +844,8 @@ def main(argv=None) -> None:
                         help="comma-separated stand-ins to train")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--eval-n", type=int, default=200, help="held-out items per evaluation set")
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="scale the number of steps (quick trials)")
+    parser.add_argument("--steps-scale", type=float, default=1.0,
+                        help="scale the number of steps of every cycle (quick trials)")
     parser.add_argument("--jobs", type=int, default=2,
                         help="processes, one CPU thread each (small models train fastest that way)")
     parser.add_argument("--eval-only", action="store_true",
