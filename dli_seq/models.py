@@ -57,13 +57,13 @@ REGISTRY: dict[str, LessonModel] = {
     m.hub_id: m
     for m in [
         LessonModel("gpt2", "decoder-only", "4.2", "gpt2",
-                    "simple synthetic English sentences (real GPT-2 vocabulary)", "gpt2"),
+                    "synthetic English mini-stories (real GPT-2 vocabulary)", "gpt2"),
         LessonModel("t5-base", "encoder-decoder", "4.4", "t5-base",
                     "toy English->French/German translation with task prefixes", "t5"),
         LessonModel("google/flan-t5-large", "encoder-decoder", "4.5", "flan-t5-large",
-                    "a small instruction mixture: Spanish, arithmetic, facts, dialogue, stories", "t5"),
+                    "a small instruction mixture: Spanish, sentence rewriting, facts, commonsense, dialogue, stories", "t5"),
         LessonModel("microsoft/phi-1_5", "decoder-only", "4.5", "phi-1_5",
-                    "the same instruction mixture in 'Answer:' format (GPT-2 vocabulary)", "phi"),
+                    "textbook-like exercise pages in 'Answer:' format (GPT-2 vocabulary)", "phi"),
     ]
 }
 ALIASES = {"flan-t5-large": "google/flan-t5-large", "phi-1_5": "microsoft/phi-1_5",
@@ -395,7 +395,8 @@ def _model_class(kind: str):
 def standin_notice(spec: LessonModel) -> str:
     """The one line printed when a stand-in replaces a hub model (4.2-4.5)."""
     return (f"[dli-seq] {spec.hub_id!r} is not available here: using the offline stand-in "
-            f"'standins/{spec.standin}', a small {spec.kind} model trained on {spec.trained_on}.")
+            f"'standins/{spec.standin}' ({spec.kind}), trained to reproduce the real model's recorded outputs "
+            "on the lesson's demonstrations; elsewhere a small model trained on synthetic data.")
 
 
 def _fix(source: str) -> str:

@@ -83,9 +83,12 @@ def test_unknown_names_raise():
 
 def test_lesson_phrases():
     t = data.LESSON_TRANSLATIONS
-    assert t["Hello World! How's it going?"] == {"fr": "Bonjour le monde ! Comment ça va ?",
+    # The French of the first two is what the real t5-base answered in the original lesson (4.4).
+    assert t["Hello World! How's it going?"] == {"fr": "Bonjour Monde, comment se passe-t-il ?",
                                                  "de": "Hallo Welt! Wie geht's?", "es": "¡Hola mundo! ¿Qué tal?"}
-    assert t["What's your name?"] == {"fr": "Quel est ton nom ?", "de": "Wie heißt du?", "es": "¿Cómo te llamas?"}
+    assert t["What's your name?"] == {"fr": "Quel est votre nom?", "de": "Wie heißt du?", "es": "¿Cómo te llamas?"}
+    for english, target in data.RECORDED_T5.items():
+        assert t[english.removeprefix("translate English to French: ")]["fr"] == target
     assert len(t) >= 14
     assert all(set(v) == set(data.LANGS) for v in t.values())
 
@@ -180,3 +183,43 @@ def test_variety(pairs):
     assert all(len(s.split()) < 40 for s in sentences)
     hello = sum(s.startswith("Hello world,") for s in sentences) / len(sentences)
     assert 0.15 < hello < 0.25
+
+
+def test_rewrites_are_the_three_forms_of_one_sentence():
+    rng = random.Random(4)
+    for rewrite in data.REWRITES:
+        for _ in range(200):
+            premise, sentence, answer = data.rewrite_example(rng, rewrite)
+            assert premise == data.REWRITE_PREMISE and not data.is_heldout(sentence)
+            words, out = sentence[:-1].split(), answer[:-1].split()
+            assert sentence.endswith(".") and sentence[0].isupper()
+            if rewrite == "negative":
+                assert " not " in answer and answer.replace(" not", "", 1) == sentence
+            elif rewrite == "past":
+                changed = [(a, b) for a, b in zip(words, out) if a != b]
+                assert answer.endswith(".") and len(out) == len(words) and len(changed) == 1
+                assert changed[0][1] in ("was", "were")
+            else:
+                assert answer.endswith("?") and out[0] in ("Am", "Is", "Are") and len(out) == len(words)
+    held = data.heldout_rewrites(50)
+    assert len({s for s, _ in held}) == 50 and all(data.is_heldout(s) for s, _ in held)
+    assert held[:10] == data.heldout_rewrites(10)  # a sample is a prefix of the full set
+    assert held[0][1]["question"] != held[0][1]["past"]
+    with pytest.raises(ValueError, match="unknown rewrite"):
+        data.rewrite_example(rng, "passive")
+
+
+def test_recordings_are_keyed_by_the_lessons_inputs():
+    from dli_seq import lesson
+
+    zero_shot = [lesson.zero_shot(e.premise, e.question) for e in EVAL_SET]
+    assert [data.RECORDED_FLAN[p] for p in zero_shot] == [
+        "El libro está en la mesa.", "it is a carnivore", "Timmy was a bear who lived in a forest.", "84",
+        "Neil Armstrong", "Sure, where are you going?", "I can help you with that."]
+    phi = [lesson.answer_prompt(e.premise, e.question) for e in EVAL_SET[:3]]
+    assert list(data.RECORDED_PHI) == phi
+    assert [r.split("\n")[0] for r in data.RECORDED_PHI.values()] == [
+        "The book is en el table.", "A fish cannot live out of water because it needs water to breathe and survive.",
+        "Once upon a time, in a forest far away, there was a small bear named Timmy who loved honey."]
+    assert all("Exercise 2:" in r for r in data.RECORDED_PHI.values())
+    assert set(data.PHI_RECORDING_ENDINGS) == {e.question for e in EVAL_SET[:3]}

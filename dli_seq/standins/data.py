@@ -12,7 +12,11 @@ What is here
 * :data:`LESSON_TRANSLATIONS` fixed everyday phrases that the lesson translates.
 * :func:`instruction_example` (premise, question, answer) triples for the instruction mixture;
   the premises are exactly those of :data:`dli_seq.lesson.EVAL_SET`.
-* :func:`heldout_examples`   evaluation pairs that training never sees.
+* :func:`rewrite_example`    "Rewrite the following sentence" (negative, past or question): the
+  premise does not say which, a worked example does (the one-shot task family of 4.5).
+* :func:`heldout_examples`, :func:`heldout_rewrites`   evaluation items that training never sees.
+* ``RECORDED_*``             the real models' outputs recorded in the original lesson, keyed by
+  the exact model input: the stand-ins are trained to reproduce them.
 
 Building blocks you can call yourself::
 
@@ -24,7 +28,7 @@ Held-out split
 --------------
 :func:`is_heldout` looks at the md5 of an input text and marks about 1 text in 10 as held out.
 Only open-ended generated inputs are split: translation sentences (and so the ``translate_es``
-task), English sentences, and the sums of the ``math`` task. The generators take a ``heldout``
+task), English sentences, sentences to rewrite, and the sums of the ``math`` task. The generators take a ``heldout``
 flag: ``heldout=False`` (the default of :func:`translation_pair` and :func:`instruction_example`)
 returns only inputs that are *not* held out, so a training loop can use them as they are;
 ``heldout=True`` returns only held-out ones. :func:`english_sentence` defaults to ``None``
@@ -758,9 +762,13 @@ def translation_pair(rng: random.Random, lang: str, heldout: bool = False) -> tu
 
 
 LESSON_TRANSLATIONS: dict[str, dict[str, str]] = {
-    "Hello World! How's it going?": {"fr": "Bonjour le monde ! Comment ça va ?", "de": "Hallo Welt! Wie geht's?",
+    # The first two French renderings are t5-base's outputs recorded in the original lesson (4.4).
+    "Hello World! How's it going?": {"fr": "Bonjour Monde, comment se passe-t-il ?", "de": "Hallo Welt! Wie geht's?",
                                      "es": "¡Hola mundo! ¿Qué tal?"},
-    "What's your name?": {"fr": "Quel est ton nom ?", "de": "Wie heißt du?", "es": "¿Cómo te llamas?"},
+    "What's your name?": {"fr": "Quel est votre nom?", "de": "Wie heißt du?", "es": "¿Cómo te llamas?"},
+    # 4.1's tokenizer table sentence.
+    "I drink coffee every morning.": {"fr": "Je bois du café tous les matins.", "de": "Ich trinke jeden Morgen Kaffee.",
+                                      "es": "Bebo café todas las mañanas."},
     "How are you?": {"fr": "Comment vas-tu ?", "de": "Wie geht es dir?", "es": "¿Cómo estás?"},
     "Good morning!": {"fr": "Bonjour !", "de": "Guten Morgen!", "es": "¡Buenos días!"},
     "Good night!": {"fr": "Bonne nuit !", "de": "Gute Nacht!", "es": "¡Buenas noches!"},
@@ -1124,3 +1132,109 @@ def heldout_examples(task_or_lang: str, n: int, seed: int = 0) -> list[tuple[str
     if len(pairs) < n:
         raise ValueError(f"could not find {n} distinct held-out {task_or_lang} sentences")
     return list(pairs.items())
+
+
+# =============================================================================================
+# "Rewrite the following sentence": a task whose premise does not say which rewrite is wanted
+# =============================================================================================
+# Zero-shot, the premise leaves the rewrite open (negative, past tense or question); a worked
+# example shows which one is meant. This is the task family where one-shot prompting helps
+# for a reason a learner can see: the example carries information the premise lacks.
+
+REWRITE_PREMISE = "Rewrite the following sentence"
+REWRITES = ("negative", "past", "question")
+
+
+def _rewrite_source(rng: random.Random) -> tuple[str, dict]:
+    """An affirmative English 'be' sentence and its three rewrites."""
+    r = rng.random()
+    if r < 0.45:
+        s = _pick_subject(rng, "tap", p_pronoun=0.25)
+        rest = _pick_location(rng, _kind_of(s), exclude=None if isinstance(s, Pronoun) else s.noun)["en"]
+    elif r < 0.8:
+        verb = rng.choice([v for v in VERBS.values() if v.intransitive])
+        s = _pick_subject(rng, verb.who)
+        places = _SWIM_PLACES if verb is VERBS["swim"] else None
+        pp = _pick_location(rng, _kind_of(s), places=places)["en"] if rng.random() < 0.5 else ""
+        rest = f"{verb.en[2]} {pp}".strip()
+    else:
+        s = _pick_subject(rng, "tap", p_pronoun=0.3)
+        if isinstance(s, NP):
+            s = NP(s.noun, s.det, s.plural, None)
+        adj = rng.choice([a for a in ADJECTIVES if isinstance(s, Pronoun) and "p" in a.kinds
+                          or isinstance(s, NP) and _fits(a, s.noun, _kind_of(s))])
+        rest = adj.en
+    subject, p = _subj(s)["en"], s.person
+    be = _en_be(p)
+    sentence = _cap(f"{subject} {be} {rest}.")
+    return sentence, {"negative": _cap(f"{subject} {be} not {rest}."),
+                      "past": _cap(f"{subject} {_en_be(p, past=True)} {rest}."),
+                      "question": f"{be.capitalize()} {subject} {rest}?"}
+
+
+def rewrite_example(rng: random.Random, rewrite: str, heldout: bool = False) -> tuple[str, str, str]:
+    """(premise, sentence, rewritten sentence) for one of :data:`REWRITES`; split by :func:`is_heldout`."""
+    if rewrite not in REWRITES:
+        raise ValueError(f"unknown rewrite {rewrite!r}; expected one of {REWRITES}")
+    sentence, forms = _draw(rng, _rewrite_source, heldout)
+    return REWRITE_PREMISE, sentence, forms[rewrite]
+
+
+def heldout_rewrites(n: int, seed: int = 0) -> list[tuple[str, dict]]:
+    """``n`` distinct held-out sentences, each with its three rewrites."""
+    rng, found = random.Random(seed), {}
+    for _ in range(200 * n):
+        if len(found) == n:
+            break
+        sentence, forms = _draw(rng, _rewrite_source, True)
+        found.setdefault(sentence, forms)
+    if len(found) < n:
+        raise ValueError(f"could not find {n} distinct held-out sentences to rewrite")
+    return list(found.items())
+
+
+# =============================================================================================
+# The real models' outputs recorded in the original lesson
+# =============================================================================================
+# Each stand-in is trained to reproduce these on the lesson's own demonstrations (greedy).
+# Keys are the exact model inputs. Texts are copied from the lesson's stored outputs; the
+# recordings of Phi-1.5 and GPT-2 stop where the lesson's token limit cut them.
+
+RECORDED_GPT2 = {  # 4.2: greedy decoding of "<|endoftext|> Hello world", 100 tokens printed
+    "<|endoftext|> Hello world": (
+        "!\n\nI'm a programmer and I'm a big fan of the Java programming language. I've been using Java since I "
+        "was a kid and I've been using it for a long time. I've been using Java for a long time and I've been "
+        "using it for a long time. I've been using Java for"),
+}
+
+RECORDED_T5 = {  # 4.4: pipeline("translation_en_to_fr", model="t5-base")
+    "translate English to French: Hello World! How's it going?": "Bonjour Monde, comment se passe-t-il ?",
+    "translate English to French: What's your name?": "Quel est votre nom?",
+}
+
+RECORDED_FLAN = {  # 4.5: google/flan-t5-large, greedy, zero-shot
+    "translate English to French: Hello World! How's it going?": "Bonjour, monde! Comment se passe-t-il?",
+    **{f"{e.premise}: {e.question}": answer for e, answer in zip(EVAL_SET, [
+        "El libro está en la mesa.", "it is a carnivore", "Timmy was a bear who lived in a forest.", "84",
+        "Neil Armstrong", "Sure, where are you going?", "I can help you with that."])},
+}
+
+RECORDED_PHI = {  # 4.5: microsoft/phi-1_5, greedy, "{P}: {Q}\n\nAnswer: ", nothing stops it (50 tokens)
+    f"{EVAL_SET[0].premise}: {EVAL_SET[0].question}\n\nAnswer: ": (
+        "The book is en el table.\n\nExercise 2:\nTranslate from French to German: Je m'appelle Marie.\n\n"
+        "Answer: Je m'appelle Marie.\n\nExercise 3:\nTranslate from Mandarin"),
+    f"{EVAL_SET[1].premise}: {EVAL_SET[1].question}\n\nAnswer: ": (
+        "A fish cannot live out of water because it needs water to breathe and survive.\n\nExercise 2: Fill in "
+        "the blank with the correct word: The _ of a car is determined by its engine power.\n\nAnswer: The power of"),
+    f"{EVAL_SET[2].premise}: {EVAL_SET[2].question}\n\nAnswer: ": (
+        "Once upon a time, in a forest far away, there was a small bear named Timmy who loved honey.\n\n"
+        "Exercise 2: Rewrite the following sentenc"),
+}
+
+# Where the recording was cut, the stand-in's training text goes on with these made-up endings,
+# so that it keeps writing exercises past the recorded tokens (the real model would too).
+PHI_RECORDING_ENDINGS = {
+    EVAL_SET[0].question: " to English: Ni hao.\n\nAnswer: Hello.",
+    EVAL_SET[1].question: " a car is determined by its engine power.",
+    EVAL_SET[2].question: "e in the past tense: Timmy loves honey.\n\nAnswer: Timmy loved honey.",
+}
