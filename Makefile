@@ -12,22 +12,26 @@ STAMP  := $(VENV)/.installed
 .PHONY: install lab lab-args course doctor test test-oldest test-gpu browser-deps figures standins benchmark clean
 .PHONY: wheelhouse wheelhouse-device install-offline
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml requirements/constraints.txt tools/jupyterlab-overrides.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	@# JupyterLab defaults for a classroom: never ask about or fetch news, never check for updates.
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp tools/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 # JupyterLab serves the repository root (so the notebooks' ../imgs/ figures load) and opens 4.1.
 # Terminals are off unless asked for: make lab TERMINALS=1. tests/test_learner_path.py starts
-# JupyterLab with exactly these options (make lab-args prints them).
+# JupyterLab with exactly these options (make lab-args prints them); no news feed or update check
+# (nothing leaves the machine, no pop-up asking about news).
 TERMINALS ?= 0
 LAB_ARGS = --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. \
 	--LabApp.default_url=/lab/tree/notebooks/04-1_machine_translation.ipynb \
-	--ServerApp.terminals_enabled=$(if $(filter 1,$(TERMINALS)),True,False)
+	--ServerApp.terminals_enabled=$(if $(filter 1,$(TERMINALS)),True,False) \
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 lab: $(STAMP)
 	@echo "JupyterLab listens on 127.0.0.1 only; open the URL with ?token=... printed below."
 	$(VENV)/bin/jupyter lab $(LAB_ARGS) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
