@@ -446,6 +446,9 @@ def chinese_font_family() -> list[str]:
     return ["DejaVu Sans", *[name for name in CJK_FONTS if name in installed][:1]]
 
 
+MASK_EXPLORER_MAX_TOKENS = 64  # per sentence: larger matrices are unreadable (and huge)
+
+
 def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
                   target: str = "Bonjour le monde ! Comment ça va ?", interactive: bool = False):
     """Encoder (m×m, bidirectional), decoder (n×n, causal) and cross-attention (n×m) masks (4.3).
@@ -482,6 +485,9 @@ def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
     if not src or not tgt:
         raise ValueError("源句和目标句都不能为空：各写一句话。")
     m, n = len(src), len(tgt)
+    if max(m, n) > MASK_EXPLORER_MAX_TOKENS:  # a figure of thousands of rows would exhaust the kernel's memory
+        raise ValueError(f"源句有 {m} 个 token、目标句有 {n} 个：每句最多 {MASK_EXPLORER_MAX_TOKENS} 个，"
+                         "矩阵才看得清。换一句短一点的话。")
     masks = [("编码器自注意力：双向", torch.ones(m, m), src, src),
              ("解码器自注意力：因果", torch.tril(torch.ones(n, n)), tgt, tgt),
              ("交叉注意力：解码器的查询 × 编码器的键", torch.ones(n, m), tgt, src)]

@@ -294,6 +294,15 @@ def test_mask_explorer_with_tokenizer_and_widget(t5):
     assert not message.value and box.figure is not None
 
 
+def test_mask_explorer_refuses_a_huge_text_before_drawing(t5):
+    _, tok = t5
+    with pytest.raises(ValueError, match="最多 64 个"):
+        mask_explorer(tok, "Hello world. " * 20000, "Bonjour")
+    box = mask_explorer(tok, "Hello", "Bonjour", interactive=True)
+    source, target, message, out = box.children
+    source.value = "Hello world. " * 20000
+    assert "最多 64 个" in message.value and box.figure is None
+
 def test_lone_space_tokens_get_a_visible_tick_label(t5):
     _, tok = t5
     space = tok.convert_tokens_to_ids("▁")
