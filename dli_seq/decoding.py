@@ -281,10 +281,16 @@ def greedy_generate(model, input_ids=None, *, encoder_input_ids=None, max_new_to
     ids, _ = _inputs(model, input_ids, encoder_input_ids)
     _check_budget(model, len(ids), max_new_tokens)
     state = prefill(model, input_ids, encoder_input_ids=encoder_input_ids)
+    return greedy_steps(state, max_new_tokens, stop)
+
+
+def greedy_steps(state, max_new_tokens: int, stop: set[int], step=decode_step) -> list[int]:
+    """The decode half of :func:`greedy_generate` (4.2, 4.4): take the most likely token, feed it
+    back with ``step`` (:func:`decode_step`, or the fast path's), until a ``stop`` id or the limit."""
     new: list[int] = []
     while True:
         token = int(state.logits.argmax())
         new.append(token)
         if token in stop or len(new) == max_new_tokens:
             return new
-        decode_step(state, token)
+        step(state, token)

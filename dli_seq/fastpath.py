@@ -236,12 +236,5 @@ def decode_step(state: State, token_id: int) -> State:
 def greedy_generate(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: int,
                     eos_token_id=None, graph: bool | None = None) -> list[int]:
     """:func:`dli_seq.decoding.greedy_generate` on the fast path: the same tokens, fewer launches."""
-    stop = set() if eos_token_id is None else {eos_token_id} if isinstance(eos_token_id, int) else set(eos_token_id)
     state = prefill(model, input_ids, encoder_input_ids=encoder_input_ids, max_new_tokens=max_new_tokens, graph=graph)
-    new: list[int] = []
-    while True:
-        token = int(state.logits.argmax())
-        new.append(token)
-        if token in stop or len(new) == max_new_tokens:
-            return new
-        decode_step(state, token)
+    return decoding.greedy_steps(state, max_new_tokens, decoding._eos_set(eos_token_id), step=decode_step)
