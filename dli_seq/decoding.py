@@ -139,6 +139,14 @@ def _token(token_id) -> int:
         raise TypeError(f"token id 应是一个整数，得到的是 {token_id!r}。") from None
 
 
+def check_token(model, token_id) -> int:
+    """One token id as an int inside the model's vocabulary; cheap, as it runs on every decode step (4.2)."""
+    token, rows = _token(token_id), vocab_rows(model)
+    if not 0 <= token < rows:
+        raise ValueError(f"token_id {token} 不在词表里：这个模型的 id 是 0 到 {rows - 1}（模型和分词器是同一个模型的吗？）。")
+    return token
+
+
 def _check_fits(model, length: int) -> None:
     limit = context_size(model)
     if limit is not None and length > limit:
@@ -159,8 +167,8 @@ def _check_budget(model, n_decoder_ids: int, max_new_tokens: int) -> None:
     """Prompt + max_new_tokens must fit the decoder before the first step, not after a minute."""
     limit = decoder_limit(model)
     if n_decoder_ids + max_new_tokens - 1 > limit:
-        raise ValueError(f"提示有 {n_decoder_ids} 个位置，再加 max_new_tokens={max_new_tokens} 超过了模型的 context "
-                         f"（{limit} 个位置）：请缩短提示或减小 max_new_tokens。")
+        raise ValueError(f"提示词有 {n_decoder_ids} 个位置，再加 max_new_tokens={max_new_tokens} 超过了模型的上下文长度"
+                         f"（{limit} 个位置）：缩短提示词，或减小 max_new_tokens。")
 
 
 @functools.lru_cache(maxsize=None)
@@ -226,7 +234,7 @@ def prefill(model, input_ids=None, *, encoder_input_ids=None, max_encoder_tokens
 def decode_step(state: State, token_id: int) -> State:
     """Append one token and run the decoder on that ONE position, reading the rest from the cache (4.2, 4.4)."""
     _check_fits(state.model, state.cache_length + 1)
-    new = _as_ids([_token(token_id)], "token_id", state.model)
+    new = torch.tensor([check_token(state.model, token_id)])
     state.logits, state.cache = _decoder_forward(state.model, new, state.cache, state.encoder_hidden_states)
     state.ids = torch.cat([state.ids, new])
     return state

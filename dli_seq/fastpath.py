@@ -34,7 +34,7 @@ import torch
 from transformers import EncoderDecoderCache, StaticCache
 
 from . import decoding
-from .decoding import State, _cache_name, context_size, decoder_start_id
+from .decoding import State, _cache_name
 
 _told: set[tuple[str, str]] = set()  # (model class, reason) already reported: one line, once
 
@@ -92,24 +92,13 @@ def notice(model, reason: str) -> None:
         print(f"[dli-seq] 快速路径：{reason}。")
 
 
-def _as_ids(ids, what: str) -> torch.LongTensor:
-    ids = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
-    if ids.numel() == 0:
-        raise ValueError(f"{what} 是空的：至少要给一个 token id。")
-    return ids
-
-
-_CACHE_ARG: dict = {}  # model class -> the forward argument that takes the cache
-
-
-def _cache_arg(model) -> str:
-    """Looked up once per model class, outside any graph (``decoding._cache_name``)."""
-    return _CACHE_ARG.setdefault(type(model), _cache_name(type(model)))
+_CACHE_ARG: dict = {}  # model class -> the forward argument that takes the cache (filled by the eager prefill)
 
 
 def _forward(model, ids: torch.Tensor, cache, encoder_hidden_states) -> torch.Tensor:
     """Decoder forward over ``ids`` (shape (1, n), on the model's device); the last position's logits."""
-    kw = {_CACHE_ARG.get(type(model)) or _cache_arg(model): cache}  # `cache`; `past_key_values` in 5.17
+    # `cache` (`past_key_values` in 5.17); a plain dict read, as an lru_cache call inside a compiled graph warns
+    kw = {_CACHE_ARG.get(type(model)) or _CACHE_ARG.setdefault(type(model), _cache_name(type(model))): cache}
     if model.config.is_encoder_decoder:
         out = model(encoder_outputs=(encoder_hidden_states,), decoder_input_ids=ids, use_cache=True, **kw)
     else:
@@ -159,34 +148,20 @@ def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: in
     Returns a :class:`FastState`; for a model without static-cache support, a plain
     :class:`~dli_seq.decoding.State` from :func:`dli_seq.decoding.prefill` (after a one-line notice).
     """
-    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens <= 0:
-        raise ValueError(f"max_new_tokens 应是正整数，得到的是 {max_new_tokens!r}。")
+    decoding._check_max_new_tokens(max_new_tokens)
     if (reason := unsupported_reason(model)) is not None:
         notice(model, reason + "，改用动态 KV 缓存")
         return decoding.prefill(model, input_ids, encoder_input_ids=encoder_input_ids)
     started = time.perf_counter()
     enc = model.config.is_encoder_decoder
+    ids, encoder_ids = decoding._inputs(model, input_ids, encoder_input_ids)  # checked as in the eager loop
+    decoding._check_budget(model, len(ids), max_new_tokens)
     decoder_config = model.config.get_text_config(decoder=True)
+    cache = StaticCache(decoder_config, max_cache_len=len(ids) + max_new_tokens)
+    encoder_hidden_states = None
     if enc:
-        if encoder_input_ids is None:
-            raise ValueError("编码器-解码器模型需要 encoder_input_ids（源文本的 token id）。")
-        encoder_ids = _as_ids(encoder_input_ids, "encoder_input_ids")
         encoder_hidden_states = model.get_encoder()(input_ids=encoder_ids[None].to(model.device)).last_hidden_state
-        start = torch.tensor([decoder_start_id(model)])
-        ids = start if input_ids is None or len(input_ids) == 0 else torch.cat([start, _as_ids(input_ids, "input_ids")])
-        cache = EncoderDecoderCache(StaticCache(decoder_config, max_cache_len=len(ids) + max_new_tokens),
-                                    StaticCache(decoder_config, max_cache_len=len(encoder_ids)))
-    else:
-        if encoder_input_ids is not None:
-            raise ValueError("这是仅解码器模型，没有编码器，所以不能传 encoder_input_ids：把全部文本放进 input_ids。")
-        if input_ids is None:
-            raise ValueError("仅解码器模型需要 input_ids（提示词的 token id）。")
-        ids, encoder_ids, encoder_hidden_states = _as_ids(input_ids, "input_ids"), None, None
-        limit = context_size(model)
-        if limit is not None and len(ids) + max_new_tokens > limit:
-            raise ValueError(f"提示词的 {len(ids)} 个 token 加上 max_new_tokens={max_new_tokens}，超过了模型的上下文长度"
-                             f"（{limit} 个位置）：缩短提示词，或减小 max_new_tokens。")
-        cache = StaticCache(decoder_config, max_cache_len=len(ids) + max_new_tokens)
+        cache = EncoderDecoderCache(cache, StaticCache(decoder_config, max_cache_len=len(encoder_ids)))
     logits = _forward(model, ids[None].to(model.device), cache, encoder_hidden_states)[0, -1].float()
     state = FastState(model=model, is_encoder_decoder=enc, cache=cache, ids=ids,
                       encoder_hidden_states=encoder_hidden_states, encoder_ids=encoder_ids, logits=logits,
@@ -219,16 +194,17 @@ def decode_step(state: State, token_id: int) -> State:
     """
     if not isinstance(state, FastState):
         return decoding.decode_step(state, token_id)
+    token_id = decoding.check_token(state.model, token_id)
     if len(state.ids) >= state.max_length:
         raise ValueError(f"静态缓存只有 {state.max_length} 个位置，已经用满：开始生成时把 max_new_tokens 设大一些。")
     if state._graph is not None:
-        state._token.fill_(int(token_id))
+        state._token.fill_(token_id)
         state._graph.replay()
         state.logits = state._out[0, -1].to(torch.float32, copy=True)  # the graph overwrites _out next time
     else:
-        new = torch.tensor([[int(token_id)]], device=state.model.device)
+        new = torch.tensor([[token_id]], device=state.model.device)
         state.logits = _forward(state.model, new, state.cache, state.encoder_hidden_states)[0, -1].float()
-    state.ids = torch.cat([state.ids, torch.tensor([int(token_id)])])
+    state.ids = torch.cat([state.ids, torch.tensor([token_id])])
     return state
 
 

@@ -12,7 +12,7 @@ import torch
 
 from dli_seq import models
 from dli_seq.streaming import generate_text
-from dli_seq.widgets import GenerationStepper, kv_cache_timing
+from dli_seq.widgets import READY, GenerationStepper, kv_cache_timing
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="needs a CUDA GPU: this is part of `make test-gpu` (tests/README.md, GPU section)")
@@ -23,14 +23,9 @@ SOURCE = "translate English to French: Hello World! How's it going?"
 @pytest.fixture(scope="module")
 def on_cuda():
     """lesson model id -> (stand-in model on cuda, tokenizer), loaded once."""
-    import os
-
-    old = os.environ.get("DLI_SEQ_MODELS")
-    os.environ["DLI_SEQ_MODELS"] = "offline"
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLI_SEQ_MODELS", "offline")
         loaded = {name: models.load(name, quiet=True) for name in ("gpt2", "t5-base", "microsoft/phi-1_5")}
-    finally:
-        os.environ.pop("DLI_SEQ_MODELS") if old is None else os.environ.__setitem__("DLI_SEQ_MODELS", old)
     assert all(m.device.type == "cuda" for m, _ in loaded.values())  # load() picks cuda by itself
     return loaded
 
@@ -41,10 +36,10 @@ def test_stepper_steps_branches_and_runs_on_cuda(on_cuda, name):
     enc_dec = model.config.is_encoder_decoder
     s = GenerationStepper(model, tok, "" if enc_dec else "The cat is", encoder_input=SOURCE if enc_dec else None,
                           max_new_tokens=8)
-    assert "ready" in s.status.value
+    assert READY in s.status.value
     start = s.generation.state.cache_length
     first = s.step()
-    assert s.generation.state.cache_length == start + 1 and "device: cuda" in s.info.value
+    assert s.generation.state.cache_length == start + 1 and "设备：cuda" in s.info.value
     second_choice = s.candidates[1][0]
     s.choose(1)  # branch: the second candidate becomes the next token
     assert s.steps[-1].token_id == second_choice
