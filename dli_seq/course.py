@@ -329,7 +329,6 @@ def _static_page(nb, models: list[str], notebook_dir: Path = Path(".")):
             cell.source = markdown_math_to_mathml(embed_local_images(cell.source, notebook_dir))
         if cell.cell_type != "code":
             continue
-        cell.outputs = merge_streams(cell.outputs)
         for output in cell.outputs:
             view = output.get("data", {}).get(WIDGET_VIEW)
             if view:
@@ -475,9 +474,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value}")
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0, got {value}")
     return value
 
 

@@ -421,12 +421,16 @@ def check_languages(same_meaning, gpt2_tokenizer, t5_tokenizer) -> bool:
 # 4.2 Exercise 1: predict what temperature=0.5 with top_k=3 does
 # ---------------------------------------------------------------------------------------------
 
-def _next_distribution(model, tokenizer, prompt: str, **options):
+def _next_distributions(model, tokenizer, prompt: str, *settings: dict):
+    """(tokens left, top probability) of the next-token distribution under each settings dict (one forward)."""
     prompt_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)
     with torch.inference_mode():
         logits = model(prompt_ids).logits[:, -1].float()
-    scores = streaming.make_processors(**options)(prompt_ids, logits.clone())[0]
-    return int(torch.isfinite(scores).sum()), float(torch.softmax(scores, dim=-1).max())
+    result = []
+    for options in settings:
+        scores = streaming.make_processors(**options)(prompt_ids, logits.clone())[0]
+        result.append((int(torch.isfinite(scores).sum()), float(torch.softmax(scores, dim=-1).max())))
+    return result
 
 
 def check_sampling_prediction(tokens_left, top_prob_larger, model, tokenizer, prompt: str = "Hello world,") -> bool:
@@ -442,8 +446,8 @@ def check_sampling_prediction(tokens_left, top_prob_larger, model, tokenizer, pr
             raise _Problem(f"my_tokens_left 应该是一个整数，现在是 {_short(tokens_left)}。")
         if not isinstance(top_prob_larger, bool):
             raise _Problem("my_top_prob_larger 应该是 True 或 False。")
-        left, best = _next_distribution(model, tokenizer, prompt, temperature=0.5, top_k=3)
-        _, best_before = _next_distribution(model, tokenizer, prompt)
+        (left, best), (_, best_before) = _next_distributions(model, tokenizer, prompt,
+                                                             dict(temperature=0.5, top_k=3), {})
         outcome.info(f"实际：剩下 {left} 个 token；最可能的 token 概率 {best_before:.3f} → {best:.3f}")
         if tokens_left == left:
             outcome.ok(f"剩下 {left} 个 token：温度不删除 token，top_k=3 只留下 3 个。")

@@ -141,7 +141,7 @@ def _one_line(err: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def hub_check(hub_id: str = "gpt2", timeout: float = HUB_TIMEOUT_S) -> str | None:
+def hub_check(hub_id: str, timeout: float = HUB_TIMEOUT_S) -> str | None:
     """None when the hub (``HF_ENDPOINT`` respected) answers for ``hub_id`` within ``timeout`` s, else why not (4.1).
 
     One HEAD request for the model's ``config.json`` through huggingface_hub's own HTTP session (so
@@ -187,11 +187,6 @@ def _probe(endpoint: str, hub_id: str, timeout: float) -> tuple[str | None, bool
     if answer["status"] >= 400:  # an answer: the endpoint works, this model may not be there
         return f"{endpoint} 对 {hub_id} 的 config.json 回答 HTTP {answer['status']}", True
     return None, True
-
-
-def hub_reachable(timeout: float = HUB_TIMEOUT_S) -> bool:
-    """True when the hub (or the ``HF_ENDPOINT`` mirror) answers within ``timeout`` seconds."""
-    return hub_check("gpt2", timeout) is None
 
 
 def _safetensors_problem(path: Path) -> str | None:

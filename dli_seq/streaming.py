@@ -40,7 +40,7 @@ import torch
 from tokenizers.decoders import DecodeStream
 from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from .decoding import State, _token, decode_step, decoder_limit, prefill
+from .decoding import State, _check_encoder_fits, _token, decode_step, decoder_limit, encoder_limit, prefill, vocab_rows
 
 
 @dataclass
@@ -276,8 +276,6 @@ def _check_text(text: str, what: str) -> None:
 
 def check_pair(model, tokenizer) -> None:
     """Refuse a tokenizer that belongs to another model (4.2-4.5): vocabulary size and special ids must agree."""
-    from .decoding import vocab_rows
-
     if not callable(getattr(tokenizer, "encode", None)) or not hasattr(tokenizer, "decode"):
         raise TypeError(f"tokenizer 应是 transformers 的分词器，得到的是 {type(tokenizer).__name__}。")
     rows, size = vocab_rows(model), len(tokenizer)
@@ -316,8 +314,6 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
     The encoder input may have at most ``max_input_tokens`` tokens (default: the tokenizer's
     ``model_max_length``, 512 for T5): a longer one is refused before the encoder runs.
     """
-    from .decoding import _check_encoder_fits, encoder_limit
-
     if not isinstance(prompt, str) or not isinstance(encoder_input, (str, type(None))):
         raise TypeError("prompt 和 encoder_input 应是字符串。")
     if max_input_tokens is not None and (not isinstance(max_input_tokens, int) or isinstance(max_input_tokens, bool)

@@ -21,7 +21,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 
-from .decoding import context_size, decode_step, decoder_start_id, prefill
+from .decoding import context_size, decode_step, decoder_limit, decoder_start_id, prefill
 from .streaming import Generation, check_pair, encode_inputs
 
 # Status lines (learner-facing, Simplified Chinese); the buttons are named as they are labelled.
@@ -320,13 +320,9 @@ class GenerationStepper:
 
     def _bound_max_new(self) -> None:
         """Max new tokens <= the context minus the prompt's tokens, so the box's maximum never makes Reset fail."""
-        limit = context_size(self.model)
-        if not limit:
-            self.max_new.max = 4096
-            return
         prompt = self.prompt_box.value
         n_prompt = len(self.tokenizer.encode(prompt)) if prompt else 0
-        self.max_new.max = max(1, limit - n_prompt)
+        self.max_new.max = max(1, decoder_limit(self.model) - n_prompt)  # the limit Generation checks
 
     @_guarded
     def _on_edit(self, change) -> None:

@@ -74,7 +74,6 @@ CJK_FONT_FILES = (
     "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",  # Fedora
     "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",  # Arch
 )
-CJK_FAMILY = "WenQuanYi Micro Hei"
 
 
 def cjk_font_file() -> Path:

@@ -237,18 +237,6 @@ GPT2_LOOP_TAIL = (" a long time and I've been using it for a long time. I've bee
                   "I've been using it for a long time.")
 
 
-def unseen_one_shot_math(n: int, one_shot) -> list[tuple[str, str]]:
-    """n one-shot arithmetic prompts (square roots, cubes, sums) whose full text was never trained on."""
-    rng, premise, found = random.Random(SEED + 7), "Solve the mathematical problem", {}
-    while len(found) < n:
-        _, question, answer = data.instruction_example(rng, "math")
-        _, shot_q, shot_a = data.instruction_example(rng, "math")
-        prompt = one_shot(premise, question, shot_q, shot_a)
-        if data.is_heldout(prompt):
-            found.setdefault(prompt, answer)
-    return list(found.items())
-
-
 # ---------------------------------------------------------------------------------------------
 # Tokenizers
 # ---------------------------------------------------------------------------------------------
