@@ -24,6 +24,7 @@ tokenizer files. Pickled weights (``pytorch_model.bin``) are never loaded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from .messages import one_line
 
 STANDIN_DIR = Path(__file__).parent / "standins"
 MODES = ("auto", "hub", "offline")
@@ -135,12 +138,6 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no", "off")
 
 
-def _one_line(err: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    text = f"{type(err).__name__}: {text}"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def hub_check(hub_id: str, timeout: float = HUB_TIMEOUT_S) -> str | None:
     """None when the hub (``HF_ENDPOINT`` respected) answers for ``hub_id`` within ``timeout`` s, else why not (4.1).
 
@@ -181,9 +178,9 @@ def _probe(endpoint: str, hub_id: str, timeout: float) -> tuple[str | None, bool
     if thread.is_alive() or "error" not in answer and "status" not in answer:
         return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（TLS 握手或 HTTP 应答卡住了）", False
     if "error" in answer and "Timeout" in type(answer["error"]).__name__:
-        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（{_one_line(answer['error'])}）", False
+        return f"{endpoint} 在 {timeout:g} 秒内没有完成应答（{one_line(answer['error'])}）", False
     if "error" in answer:
-        return f"连不上 {endpoint}（{_one_line(answer['error'])}）", False
+        return f"连不上 {endpoint}（{one_line(answer['error'])}）", False
     if answer["status"] >= 400:  # an answer: the endpoint works, this model may not be there
         return f"{endpoint} 对 {hub_id} 的 config.json 回答 HTTP {answer['status']}", True
     return None, True
@@ -202,7 +199,7 @@ def _safetensors_problem(path: Path) -> str | None:
                 return f"{path.name} 被截断了（头部声称 {length} 字节，文件只有 {size} 字节）"
             header = json.loads(handle.read(length))
     except OSError as err:
-        return f"{path.name} 无法读取（{_one_line(err)}）"
+        return f"{path.name} 无法读取（{one_line(err)}）"
     except ValueError:
         return f"{path.name} 的头部不是合法的 safetensors 格式"
     ends = [entry["data_offsets"][1] for key, entry in header.items()
@@ -220,7 +217,7 @@ def check_folder(folder: str | Path, spec: LessonModel) -> str | None:
     except FileNotFoundError:
         return "没有 config.json"
     except (OSError, ValueError) as err:
-        return f"config.json 无法读取（{_one_line(err)}）"
+        return f"config.json 无法读取（{one_line(err)}）"
     if not isinstance(config, dict):
         return "config.json 不是一个 JSON 对象"
     if "auto_map" in config:
@@ -409,7 +406,7 @@ def _download(spec: LessonModel) -> Path:
         return Path(snapshot_download(spec.hub_id, allow_patterns=DOWNLOAD_PATTERNS, etag_timeout=HUB_TIMEOUT_S,
                                       endpoint=hub_endpoint()))
     except Exception as err:  # noqa: BLE001 - network, HTTP and disk errors alike
-        raise ModelLoadError(f"从 {hub_endpoint()} 下载 {spec.hub_id!r} 失败（{_one_line(err)}）。"
+        raise ModelLoadError(f"从 {hub_endpoint()} 下载 {spec.hub_id!r} 失败（{one_line(err)}）。"
                              f"解决办法：{_fix('hub')}。") from err
 
 
@@ -428,7 +425,7 @@ def _load_from(where: Resolution, spec: LessonModel, dtype: torch.dtype):
         tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
         model = _model_class(spec.kind).from_pretrained(folder, dtype=dtype, use_safetensors=True, **kwargs)
     except Exception as err:  # noqa: BLE001 - safetensors, config and tokenizer errors alike
-        raise ModelLoadError(f"无法从 {folder} 加载 {spec.hub_id!r}（{_one_line(err)}）。"
+        raise ModelLoadError(f"无法从 {folder} 加载 {spec.hub_id!r}（{one_line(err)}）。"
                              f"解决办法：{_fix(where.source)}。") from err
     finally:
         if bars_were_on:
@@ -470,5 +467,33 @@ def load(name: str, device: str | torch.device | None = None, dtype: str | torch
         if where.is_standin and not quiet:
             print(standin_notice(spec))
         model.to(dev).eval()
+        model.dli_seq_source = where.source  # read back with source_of(model)
         return model, tokenizer
     raise _no_source_error(spec, skipped, mode)
+
+
+def source_of(model) -> str | None:
+    """Where :func:`load` took ``model`` from: "local-folder", "hub-cache", "hub" or "stand-in";
+    None for a model that :func:`load` did not make (4.1; the course runner and the checks read it)."""
+    return getattr(model, "dli_seq_source", None)
+
+
+def is_standin(model) -> bool:
+    """True when ``model`` is one of the offline stand-ins shipped in ``dli_seq/standins`` (4.1, 4.5)."""
+    return source_of(model) == "stand-in"
+
+
+@contextlib.contextmanager
+def eager_attention(model):
+    """Run the block with eager attention, then restore the model's own setting (4.3, 4.4).
+
+    sdpa and flash kernels do not return attention weights; ``output_attentions=True`` needs eager.
+    """
+    original = model.config._attn_implementation
+    if original != "eager":
+        model.set_attn_implementation("eager")
+    try:
+        yield model
+    finally:
+        if original != "eager":
+            model.set_attn_implementation(original)
