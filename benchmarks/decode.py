@@ -41,7 +41,8 @@ import transformers  # noqa: E402
 from dli_seq import models as registry  # noqa: E402
 from realsize import gpt2_tokenizer, real_model, synthetic_t5_tokenizer as _t5_tokenizer  # noqa: E402
 from dli_seq.decoding import context_size, naive_generate  # noqa: E402
-from dli_seq.streaming import encode_inputs, stream_steps  # noqa: E402
+from dli_seq.inputs import encode_inputs  # noqa: E402
+from dli_seq.streaming import stream_steps  # noqa: E402
 
 ALL_MODELS = ("gpt2", "t5-base", "flan-t5-large", "phi-1_5")
 HUB_IDS = {"gpt2": "gpt2", "t5-base": "t5-base", "flan-t5-large": "google/flan-t5-large",

@@ -37,7 +37,8 @@ import torch
 import transformers
 
 from dli_seq import decoding, fastpath
-from dli_seq.streaming import Generation, encode_inputs
+from dli_seq.inputs import encode_inputs
+from dli_seq.streaming import Generation
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp16": torch.float16}
 GOALS_MS = {"gpt2": 1.0, "t5-base": 1.5, "flan-t5-large": 2.5, "phi-1_5": 2.5}

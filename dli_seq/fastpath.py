@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import torch
 from transformers import EncoderDecoderCache, StaticCache
 
-from . import decoding
-from .decoding import State, _cache_name
+from . import decoding, inputs
+from .decoding import State, cache_argument
 
 _told: set[tuple[str, str]] = set()  # (model class, reason) already reported: one line, once
 
@@ -95,10 +95,10 @@ def notice(model, reason: str) -> None:
 _CACHE_ARG: dict = {}  # model class -> the forward argument that takes the cache (filled by the eager prefill)
 
 
-def _forward(model, ids: torch.Tensor, cache, encoder_hidden_states) -> torch.Tensor:
-    """Decoder forward over ``ids`` (shape (1, n), on the model's device); the last position's logits."""
+def decoder_logits(model, ids: torch.Tensor, cache, encoder_hidden_states) -> torch.Tensor:
+    """Decoder forward over ``ids`` (shape (1, n), on the model's device): the logits, for the static cache (4.2 extension)."""
     # `cache` (`past_key_values` in 5.17); a plain dict read, as an lru_cache call inside a compiled graph warns
-    kw = {_CACHE_ARG.get(type(model)) or _CACHE_ARG.setdefault(type(model), _cache_name(type(model))): cache}
+    kw = {_CACHE_ARG.get(type(model)) or _CACHE_ARG.setdefault(type(model), cache_argument(type(model))): cache}
     if model.config.is_encoder_decoder:
         out = model(encoder_outputs=(encoder_hidden_states,), decoder_input_ids=ids, use_cache=True, **kw)
     else:
@@ -126,13 +126,13 @@ def _record_graph(state: FastState) -> None:
         side.wait_stream(torch.cuda.current_stream(model.device))
         with torch.cuda.stream(side):
             for _ in range(2):
-                _forward(model, token, state.cache, state.encoder_hidden_states)
+                decoder_logits(model, token, state.cache, state.encoder_hidden_states)
         torch.cuda.current_stream(model.device).wait_stream(side)
         for n, before in zip(_lengths(state), saved):
             n.copy_(before)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            out = _forward(model, token, state.cache, state.encoder_hidden_states)
+            out = decoder_logits(model, token, state.cache, state.encoder_hidden_states)
     finally:  # the cache's write positions are as after prefill, whatever happened
         for n, before in zip(_lengths(state), saved):
             n.copy_(before)
@@ -141,28 +141,29 @@ def _record_graph(state: FastState) -> None:
 
 
 @torch.inference_mode()
-def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: int, graph: bool | None = None):
+def prefill(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: int, graph: bool | None = None,
+            max_encoder_tokens: int | None = None):
     """Read the prompt into a static cache sized for ``max_new_tokens`` more tokens (4.2, 4.4 extension).
 
     ``graph=None`` records the decode step as a CUDA graph where it can (CUDA), ``False`` never.
     Returns a :class:`FastState`; for a model without static-cache support, a plain
     :class:`~dli_seq.decoding.State` from :func:`dli_seq.decoding.prefill` (after a one-line notice).
+    Arguments are checked as in the eager loop (:func:`dli_seq.inputs.prepare`).
     """
-    decoding._check_max_new_tokens(max_new_tokens)
+    limits = dict(max_encoder_tokens=max_encoder_tokens, max_new_tokens=inputs.check_max_new_tokens(max_new_tokens))
     if (reason := unsupported_reason(model)) is not None:
         notice(model, reason + "，改用动态 KV 缓存")
-        return decoding.prefill(model, input_ids, encoder_input_ids=encoder_input_ids)
+        return decoding.prefill(model, input_ids, encoder_input_ids=encoder_input_ids, **limits)
     started = time.perf_counter()
     enc = model.config.is_encoder_decoder
-    ids, encoder_ids = decoding._inputs(model, input_ids, encoder_input_ids)  # checked as in the eager loop
-    decoding._check_budget(model, len(ids), max_new_tokens)
+    ids, encoder_ids = inputs.prepare(model, input_ids, encoder_input_ids, **limits)
     decoder_config = model.config.get_text_config(decoder=True)
     cache = StaticCache(decoder_config, max_cache_len=len(ids) + max_new_tokens)
     encoder_hidden_states = None
     if enc:
         encoder_hidden_states = model.get_encoder()(input_ids=encoder_ids[None].to(model.device)).last_hidden_state
         cache = EncoderDecoderCache(cache, StaticCache(decoder_config, max_cache_len=len(encoder_ids)))
-    logits = _forward(model, ids[None].to(model.device), cache, encoder_hidden_states)[0, -1].float()
+    logits = decoder_logits(model, ids[None].to(model.device), cache, encoder_hidden_states)[0, -1].float()
     state = FastState(model=model, is_encoder_decoder=enc, cache=cache, ids=ids,
                       encoder_hidden_states=encoder_hidden_states, encoder_ids=encoder_ids, logits=logits,
                       max_length=len(ids) + max_new_tokens)
@@ -194,7 +195,7 @@ def decode_step(state: State, token_id: int) -> State:
     """
     if not isinstance(state, FastState):
         return decoding.decode_step(state, token_id)
-    token_id = decoding.check_token(state.model, token_id)
+    token_id = inputs.check_token(state.model, token_id)
     if len(state.ids) >= state.max_length:
         raise ValueError(f"静态缓存只有 {state.max_length} 个位置，已经用满：开始生成时把 max_new_tokens 设大一些。")
     if state._graph is not None:
@@ -203,7 +204,7 @@ def decode_step(state: State, token_id: int) -> State:
         state.logits = state._out[0, -1].to(torch.float32, copy=True)  # the graph overwrites _out next time
     else:
         new = torch.tensor([[token_id]], device=state.model.device)
-        state.logits = _forward(state.model, new, state.cache, state.encoder_hidden_states)[0, -1].float()
+        state.logits = decoder_logits(state.model, new, state.cache, state.encoder_hidden_states)[0, -1].float()
     state.ids = torch.cat([state.ids, torch.tensor([token_id])])
     return state
 
@@ -213,4 +214,4 @@ def greedy_generate(model, input_ids=None, *, encoder_input_ids=None, max_new_to
                     eos_token_id=None, graph: bool | None = None) -> list[int]:
     """:func:`dli_seq.decoding.greedy_generate` on the fast path: the same tokens, fewer launches."""
     state = prefill(model, input_ids, encoder_input_ids=encoder_input_ids, max_new_tokens=max_new_tokens, graph=graph)
-    return decoding.greedy_steps(state, max_new_tokens, decoding._eos_set(eos_token_id), step=decode_step)
+    return decoding.greedy_steps(state, max_new_tokens, inputs.eos_ids(eos_token_id), step=decode_step)

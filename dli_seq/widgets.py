@@ -22,7 +22,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from .decoding import context_size, decode_step, decoder_limit, decoder_start_id, prefill
-from .streaming import Generation, check_pair, encode_inputs
+from .inputs import check_pair, encode_inputs
+from .streaming import Generation
 
 # Status lines (learner-facing, Simplified Chinese); the buttons are named as they are labelled.
 READY = "就绪：按“单步”或“运行到底”，或点一个候选 token"

@@ -115,7 +115,7 @@ def test_decode_step_traces_as_one_graph(tiny_models, arch):
     model, tok = tiny_models[arch]
     state = fastpath.prefill(model, **_ids(model, tok), max_new_tokens=4, graph=False)
     token = torch.zeros((1, 1), dtype=torch.long)
-    step = torch.compile(lambda t: fastpath._forward(model, t, state.cache, state.encoder_hidden_states),
+    step = torch.compile(lambda t: fastpath.decoder_logits(model, t, state.cache, state.encoder_hidden_states),
                          backend="eager", fullgraph=True)
     with torch.inference_mode():
         logits = step(token)

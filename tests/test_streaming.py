@@ -10,8 +10,8 @@ from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dli_seq.models import REGISTRY
-from dli_seq.streaming import (Generation, StopStrings, TextDecoder, generate_text, get_token_generator,
-                               stream, stream_steps)
+from dli_seq.detok import StopStrings, TextDecoder
+from dli_seq.streaming import Generation, generate_text, get_token_generator, stream, stream_steps
 
 from conftest import ARCHS
 
@@ -101,7 +101,7 @@ def test_stop_strings_cut_right_before_the_first_match(text, cuts, stops):
     bounds = sorted({0, len(text), *[min(c, len(text)) for c in cuts]})
     stop, shown = StopStrings(stops), ""
     for a, b in zip(bounds, bounds[1:]):
-        piece, stopped = stop.feed(text[a:b])
+        piece, stopped = stop.push(text[a:b])
         shown += piece
         if stopped:
             break
@@ -434,10 +434,10 @@ def test_byte_fallback_pieces_join_for_encoded_text(byte_fallback_tokenizer, tex
 
 def test_if_decode_stream_raises_the_decoder_goes_on_by_re_decoding(byte_fallback_tokenizer, monkeypatch):
     """The safety net for any other tokenizer DecodeStream cannot follow: no exception reaches the learner."""
-    import dli_seq.streaming as streaming
+    import dli_seq.detok as detok
 
     tok = byte_fallback_tokenizer
-    monkeypatch.setattr(streaming, "byte_fallback_ids", lambda tokenizer: frozenset())  # force DecodeStream
+    monkeypatch.setattr(detok, "byte_fallback_ids", lambda tokenizer: frozenset())  # force DecodeStream
     ids = [_byte(tok, 0x27), _byte(tok, 0xA3)] + tok.encode(" the end", add_special_tokens=False)  # "'", then invalid
     decoder = TextDecoder(tok)
     assert decoder._fast
