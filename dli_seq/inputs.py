@@ -311,6 +311,18 @@ def check_text(text, what: str) -> str:
     return text
 
 
+def prompt_ids(model, tokenizer, prompt: str) -> list[int]:
+    """The decoder prompt's token ids: the whole prompt for GPT-2 / Phi, a decoder prefix without
+    ``</s>`` for T5 (4.2, 4.4). No length warning from transformers: the budget check says it better."""
+    special = not model.config.is_encoder_decoder
+    return tokenizer.encode(check_text(prompt, "prompt"), add_special_tokens=special, verbose=False) if prompt else []
+
+
+def max_new_tokens_allowed(model, tokenizer, prompt: str) -> int:
+    """The largest ``max_new_tokens`` a generation after ``prompt`` may ask for (4.2, 4.4: the stepper's bound)."""
+    return budget_left(model, decoder_length(model, prompt_ids(model, tokenizer, prompt)))
+
+
 def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None = None,
                   max_input_tokens: int | None = None):
     """Token ids for prefill: (decoder prompt ids, encoder ids or None), with clear errors (4.2, 4.4).
@@ -325,7 +337,7 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
     if not model.config.is_encoder_decoder:
         if encoder_input:
             raise ValueError("这是仅解码器模型（没有编码器）：把全部文本放进 prompt。")
-        ids = tokenizer.encode(prompt, verbose=False)
+        ids = prompt_ids(model, tokenizer, prompt)
         if not ids:
             raise ValueError("提示词是空的：仅解码器模型要有一段文本才能往下写。"
                              "想从零开始，就用 prompt=tokenizer.bos_token。")
@@ -340,4 +352,4 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
         raise ValueError(f"编码器输入有 {len(encoder_input)} 个字符，远超上限 {limit} 个 token：请缩短源文本"
                          "（确实需要更长时可传 max_input_tokens=…）。")
     encoder_ids = tokenizer.encode(encoder_input, truncation=False, verbose=False)
-    return tokenizer.encode(prompt, add_special_tokens=False, verbose=False), encoder_ids
+    return prompt_ids(model, tokenizer, prompt), encoder_ids
