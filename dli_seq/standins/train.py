@@ -119,8 +119,8 @@ def t5_config(vocab_size: int):
 # Examples: (input text, target text) pairs, never a held-out input
 # ---------------------------------------------------------------------------------------------
 
-POOL_ANSWERS = {q: a for pool in (data._FACTS, data._COMMONSENSE, data._DIALOGUE) for q, a in pool}
-POOL_ANSWERS.update(data._STORY_FIXED)
+POOL_ANSWERS = {q: a for pool in (data.FACTS, data.COMMONSENSE, data.DIALOGUE) for q, a in pool}
+POOL_ANSWERS.update(data.STORY_FIXED)
 POOL_ANSWERS.update({e.question: e.answer for e in lesson.EVAL_SET if e.answer})
 POOL_ANSWERS.update({e.shot_question: e.shot_answer for e in lesson.EVAL_SET})
 
