@@ -37,7 +37,7 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -50,7 +50,6 @@ HERE = Path(__file__).parent
 GPT2_VOCAB = HERE / "gpt2_vocab"
 SEED = 1234
 NEWLINE = "\n"
-BAR_POSITION = [0]  # which progress-bar line this process draws on when stand-ins train in parallel
 FULL_VOCAB = {"gpt2": 50257, "phi-1_5": 51200}  # the real models' embedding sizes
 T5_VOCAB = 4000  # sentencepiece pieces shared by the two T5 stand-ins (the real ones share 32k)
 NOTICE = ("trained to reproduce the real model's recorded outputs on the lesson's demonstrations; "
@@ -67,14 +66,21 @@ def device() -> torch.device:
 # Recipes: what each stand-in is, how big, how long it trains
 # ---------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class Recipe:
+    """How one stand-in trains: its folder, the hub model it replaces, steps, batch and peak learning rate."""
+
     name: str          # folder under dli_seq/standins/
     replaces: str      # hub id
     steps: int
     batch_size: int
     lr: float
-    restarts: tuple[int, ...] = ()  # more cosine cycles after the first (T5 stand-ins), see t5_restart
+    restarts: tuple[int, ...] = ()  # more cosine cycles after the first (T5 stand-ins), see t5_cycles
+
+    def scaled(self, steps_scale: float) -> Recipe:
+        """The same recipe with every cycle's steps scaled (``--steps-scale``, for quick trials); at least 1."""
+        return replace(self, steps=max(1, int(self.steps * steps_scale)),
+                       restarts=tuple(max(1, int(n * steps_scale)) for n in self.restarts))
 
 
 RECIPES = {
@@ -370,12 +376,14 @@ def lr_at(step: int, total: int, peak: float, warmup: int = 100) -> float:
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train_loop(model, recipe: Recipe, next_batch, loss_fn, desc: str) -> dict:
+def train_loop(model, recipe: Recipe, next_batch, loss_fn, desc: str, bar_position: int = 0) -> dict:
+    """``recipe.steps`` AdamW steps on a cosine learning-rate schedule; ``bar_position``: the progress-bar
+    line this process draws on when stand-ins train in parallel."""
     model.to(device())
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98), weight_decay=0.01)
     model.train()
     start, ema = time.perf_counter(), None
-    bar = tqdm(range(recipe.steps), desc=desc, unit="step", position=BAR_POSITION[0], mininterval=2)
+    bar = tqdm(range(recipe.steps), desc=desc, unit="step", position=bar_position, mininterval=2)
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe.steps, recipe.lr)
@@ -620,7 +628,8 @@ def encode_pair(encode, prompt: str, rest: str, eos: int) -> tuple[list[int], li
     return (encode(prompt) if prompt else []), encode(rest) + [eos]
 
 
-def train_decoder(recipe: Recipe, make_config, make_example, out: Path, loss_on_prompt: bool) -> dict:
+def train_decoder(recipe: Recipe, make_config, make_example, out: Path, loss_on_prompt: bool,
+                  bar_position: int = 0) -> dict:
     """GPT-2 or Phi: compact-vocabulary training, then export with the real vocabulary."""
     from transformers import AutoModelForCausalLM
 
@@ -643,7 +652,8 @@ def train_decoder(recipe: Recipe, make_config, make_example, out: Path, loss_on_
     compact_config = make_config(len(vocab))
     compact_config.bos_token_id = compact_config.eos_token_id = None  # real ids live outside the compact range
     compact = AutoModelForCausalLM.from_config(compact_config)
-    stats = train_loop(compact, recipe, next_batch, compact_lm_loss(vocab), desc=f"training {recipe.name}")
+    stats = train_loop(compact, recipe, next_batch, compact_lm_loss(vocab), desc=f"training {recipe.name}",
+                       bar_position=bar_position)
     model = expand_to_full_vocab(compact, lambda v: AutoModelForCausalLM.from_config(make_config(v)), vocab)
     folder = out / recipe.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -654,9 +664,10 @@ def train_decoder(recipe: Recipe, make_config, make_example, out: Path, loss_on_
     return stats
 
 
-def train_t5(recipe: Recipe, out: Path) -> dict:
+def train_t5(recipe: Recipe, out: Path, bar_position: int = 0) -> dict:
     """t5-base: a new shared tokenizer, then translation from scratch. flan-t5-large: the trained
-    t5-base stand-in (weights and tokenizer) instruction-tuned on the Flan mixture."""
+    t5-base stand-in (weights and tokenizer) instruction-tuned on the Flan mixture. Both train in
+    cosine cycles (:func:`t5_cycles`), each saved in float16 and continued from what was saved."""
     from transformers import T5ForConditionalGeneration, T5Tokenizer
 
     folder = out / recipe.name
@@ -675,15 +686,44 @@ def train_t5(recipe: Recipe, out: Path) -> dict:
         model = T5ForConditionalGeneration.from_pretrained(base)
     else:
         model = T5ForConditionalGeneration(t5_config(len(tok)))
-    batches = seq2seq_batches(tok, make_example, recipe.batch_size, random.Random(SEED + (5 if flan else 0)))
-    stats = train_loop(model, recipe, batches, seq2seq_loss, desc=f"training {recipe.name}")
-    save_fp16(model, folder)
+    stats: dict = {}
+    for cycle in t5_cycles(recipe):
+        batches = seq2seq_batches(tok, make_example, recipe.batch_size, random.Random(cycle.data_seed))
+        more = train_loop(model, replace(recipe, steps=cycle.steps, restarts=()), batches, seq2seq_loss,
+                          desc=cycle.desc, bar_position=bar_position)
+        save_fp16(model, folder)  # the next cycle starts from these float16 weights
+        stats = add_cycle(stats, more)
     stats["vocabulary"] = len(tok)
     if flan:
         stats["initialised_from"] = "the trained t5-base stand-in"
-    for cycle, steps in enumerate(recipe.restarts, start=1):
-        stats = t5_restart(model, tok, recipe, cycle, steps, folder, stats)
     return stats
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One cosine learning-rate cycle: its steps, the seed of its data stream, its progress-bar label."""
+
+    steps: int
+    data_seed: int
+    desc: str
+
+
+def t5_cycles(recipe: Recipe) -> list[Cycle]:
+    """The first cycle, then one warm restart per ``recipe.restarts`` (fresh optimizer, fresh data stream)."""
+    first_seed = SEED + (5 if recipe.name == "flan-t5-large" else 0)
+    cycles = [Cycle(recipe.steps, first_seed, f"training {recipe.name}")]
+    cycles += [Cycle(steps, SEED + 100 * i, f"training {recipe.name} (cycle {i + 1})")
+               for i, steps in enumerate(recipe.restarts, start=1)]
+    return cycles
+
+
+def add_cycle(stats: dict, more: dict) -> dict:
+    """Training statistics so far with one more cycle's added (steps per cycle, last loss, total time)."""
+    if not stats:
+        return dict(more)
+    cycles = stats.get("cycles", [stats["steps"]]) + [more["steps"]]
+    return {**stats, "steps": sum(cycles), "cycles": cycles, "final_loss": more["final_loss"],
+            "train_seconds": round(stats["train_seconds"] + more["train_seconds"], 1)}
 
 
 def seq2seq_batches(tok, make_example, batch_size: int, rng: random.Random):
@@ -701,39 +741,13 @@ def seq2seq_batches(tok, make_example, batch_size: int, rng: random.Random):
     return next_batch
 
 
-def t5_restart(model, tok, recipe: Recipe, cycle: int, steps: int, folder: Path, stats: dict) -> dict:
-    """One more cosine learning-rate cycle (a warm restart) from the saved float16 weights, with a
-    fresh optimizer and a fresh data stream; saves the weights again. Returns the updated stats."""
-    make_example = flan_example if recipe.name == "flan-t5-large" else t5_translation_example
-    batches = seq2seq_batches(tok, make_example, recipe.batch_size, random.Random(SEED + 100 * cycle))
-    again = Recipe(recipe.name, recipe.replaces, steps, recipe.batch_size, recipe.lr)
-    more = train_loop(model, again, batches, seq2seq_loss, desc=f"training {recipe.name} (cycle {cycle + 1})")
-    save_fp16(model, folder)
-    cycles = stats.get("cycles", [stats["steps"]]) + [steps]
-    return {**stats, "steps": sum(cycles), "cycles": cycles, "final_loss": more["final_loss"],
-            "train_seconds": round(stats["train_seconds"] + more["train_seconds"], 1)}
-
-
-def train_one(name: str, out: Path) -> dict:
-    recipe = RECIPES[name]
-    if name == "gpt2":
-        return train_decoder(recipe, gpt2_config, gpt2_example, out, loss_on_prompt=False)
-    if name == "phi-1_5":
-        return train_decoder(recipe, phi_config, phi_page, out, loss_on_prompt=True)
-    return train_t5(recipe, out)
-
-
-TRAINED_ON = {
-    "gpt2": "synthetic English mini-stories (real GPT-2 vocabulary) and the real GPT-2's recorded greedy "
-            "continuation of \"<|endoftext|> Hello world\"",
-    "t5-base": "toy English->French/German translation with T5's task prefixes, the lesson's everyday phrases "
-               "and the real t5-base's two recorded French translations",
-    "flan-t5-large": "the trained t5-base stand-in, instruction-tuned on a small mixture (Spanish translation, "
-                     "sentence rewriting, square roots, cubes and sums, facts, commonsense, dialogue, stories; zero- and "
-                     "one-shot) and the real Flan-T5-large's recorded zero-shot answers",
-    "phi-1_5": "textbook-like pages of exercises (\"Answer: ...\", then \"Exercise 2: ...\"), the same tasks with "
-               "sentence rewriting as the main one, and the real Phi-1.5's recorded outputs (GPT-2 vocabulary)",
-}
+def train_one(recipe: Recipe, out: Path, bar_position: int = 0) -> dict:
+    """Train the stand-in of ``recipe`` into ``out / recipe.name``; returns its training statistics."""
+    if recipe.name == "gpt2":
+        return train_decoder(recipe, gpt2_config, gpt2_example, out, loss_on_prompt=False, bar_position=bar_position)
+    if recipe.name == "phi-1_5":
+        return train_decoder(recipe, phi_config, phi_page, out, loss_on_prompt=True, bar_position=bar_position)
+    return train_t5(recipe, out, bar_position)
 
 
 def write_card(name: str, folder: Path, stats: dict, scores: dict, demos: list[dict], samples: list[dict],
@@ -748,7 +762,7 @@ def write_card(name: str, folder: Path, stats: dict, scores: dict, demos: list[d
     lines = [
         f"# Stand-in for `{spec.hub_id}`", "",
         f"A small `{type(model).__name__}` (the same class as the real `{spec.hub_id}`), {NOTICE}.",
-        f"Built by `python -m dli_seq.standins.train --only {name}` from {TRAINED_ON[name]}.",
+        f"Built by `python -m dli_seq.standins.train --only {name}` from {spec.trained_on}.",
         "It exists so that the lesson runs with no network; it is not the real model and knows only its training text.",
         "", "| | |", "|---|---|",
         f"| parameters | {params:,} ({size_mb:.1f} MB float16 safetensors), {tied} input/output embeddings |",
@@ -792,15 +806,11 @@ def build(name: str, out: Path, eval_n: int, steps_scale: float, threads: int, b
 
     if threads:
         torch.set_num_threads(threads)
-    BAR_POSITION[0] = bar_position
     folder = out / name
     if eval_only:
         stats = json.loads((folder / "eval.json").read_text(encoding="utf-8"))["stats"]
     else:
-        recipe = RECIPES[name]
-        recipe.steps = max(1, int(recipe.steps * steps_scale))
-        recipe.restarts = tuple(max(1, int(n * steps_scale)) for n in recipe.restarts)
-        stats = train_one(name, out)
+        stats = train_one(RECIPES[name].scaled(steps_scale), out, bar_position)
         stats["device"] = device().type
     cls = AutoModelForSeq2SeqLM if name in ("t5-base", "flan-t5-large") else AutoModelForCausalLM
     model = cls.from_pretrained(folder).eval()  # evaluate exactly what ships
