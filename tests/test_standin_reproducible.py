@@ -2,10 +2,11 @@
 seeds, hashes to the digest recorded here.
 
 Why a recorded digest is legitimate here: the shipped weights (``dli_seq/standins/*/model.safetensors``)
-were trained on exactly this data (training is seeded). A refactor of ``dli_seq.standins.data`` or
-``dli_seq.standins.train`` that changes one drawn example, one random call or one table row would make
-``python -m dli_seq.standins.train`` produce different weights from the ones that ship, silently. This
-test fails on any such change; update the digest only together with retrained weights.
+were trained on exactly this data (training is seeded). A refactor of ``dli_seq.standins.data`` or of
+the training examples (``dli_seq.standins.examples``) that changes one drawn example, one random call or
+one table row would make ``python -m dli_seq.standins.train`` produce different weights from the ones
+that ship, silently. This test fails on any such change; update the digest only together with retrained
+weights.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import json
 import random
 
-from dli_seq.standins import data, train
+from dli_seq.standins import data, evaluation, examples
 
 N = 2000
 DIGEST = "52ee33b65223b65201c8c15f7104d7cab88169fdc73d878233c0c1242b10bdc9"
@@ -23,9 +24,9 @@ DIGEST = "52ee33b65223b65201c8c15f7104d7cab88169fdc73d878233c0c1242b10bdc9"
 def _draws() -> dict[str, list]:
     """N examples from every generator training and evaluation use, each stream with its own fixed seed."""
     out: dict[str, list] = {}
-    for i, (name, make) in enumerate([("t5 translation", train.t5_translation_example),
-                                      ("flan", train.flan_example), ("phi pages", train.phi_page),
-                                      ("gpt2 stories", train.gpt2_example)]):
+    for i, (name, make) in enumerate([("t5 translation", examples.t5_translation_example),
+                                      ("flan", examples.flan_example), ("phi pages", examples.phi_page),
+                                      ("gpt2 stories", examples.gpt2_example)]):
         rng = random.Random(100 + i)
         out[name] = [make(rng) for _ in range(N)]
     rng = random.Random(200)
@@ -41,8 +42,8 @@ def _draws() -> dict[str, list]:
         out[f"held-out {held}"] = data.heldout_examples(held, 200)
     out["held-out rewrites"] = data.heldout_rewrites(200)
     for name in ("t5-base", "flan-t5-large", "phi-1_5"):
-        out[f"held-out sets {name}"] = train.heldout_sets(name, 50)
-    out["pool answers"] = sorted(train.POOL_ANSWERS.items())
+        out[f"held-out sets {name}"] = evaluation.heldout_sets(name, 50)
+    out["pool answers"] = sorted(examples.POOL_ANSWERS.items())
     out["lesson translations"] = sorted(data.LESSON_TRANSLATIONS.items())
     out["recorded"] = [data.RECORDED_GPT2, data.RECORDED_T5, data.RECORDED_FLAN, data.RECORDED_PHI,
                        data.PHI_RECORDING_ENDINGS]
@@ -59,7 +60,7 @@ def test_training_data_is_byte_for_byte_what_the_shipped_weights_were_trained_on
 
 def test_t5_tokenizer_corpus_is_unchanged():
     """The sentencepiece corpus of both T5 stand-ins (36,000 draws; a few seconds)."""
-    assert digest(train.t5_tokenizer_texts()) == TOKENIZER_DIGEST
+    assert digest(examples.t5_tokenizer_texts()) == TOKENIZER_DIGEST
 
 
 TOKENIZER_DIGEST = "9dcb8600ed7a40b9a42deee697eda89e65ede79a8ff5ff09342eba191f00625c"
