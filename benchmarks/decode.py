@@ -65,7 +65,7 @@ def device_name(device: torch.device) -> str:
 
 
 def real_size(name: str, device="cpu"):
-    """Random-init model with the real architecture's configuration (benchmarks/realsize.py), and a tokenizer."""
+    """Random-init model with the published configuration (benchmarks/realsize.py), and a tokenizer."""
     model = real_model(name, device=device)
     words = ENCODER_INPUT.replace(":", " :").split()
     return model, (_t5_tokenizer(words) if model.config.is_encoder_decoder else gpt2_tokenizer())

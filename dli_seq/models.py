@@ -42,7 +42,11 @@ MODES = ("auto", "hub", "offline")
 
 @dataclass(frozen=True)
 class LessonModel:
-    """One model of the lesson: its hub id, kind, stand-in folder and what the stand-in learnt."""
+    """One model of the lesson: its hub id, kind, stand-in folder and what the stand-in learnt.
+
+    ``trained_on`` is the one description of a stand-in's training text: ``python -m dli_seq doctor``
+    prints it and ``dli_seq.standins.train`` writes it into the model card.
+    """
 
     hub_id: str
     kind: str  # "decoder-only" or "encoder-decoder"
@@ -60,13 +64,19 @@ REGISTRY: dict[str, LessonModel] = {
     m.hub_id: m
     for m in [
         LessonModel("gpt2", "decoder-only", "4.2", "gpt2",
-                    "synthetic English mini-stories (real GPT-2 vocabulary)", "gpt2"),
+                    "synthetic English mini-stories (real GPT-2 vocabulary) and the real GPT-2's recorded greedy "
+                    "continuation of \"<|endoftext|> Hello world\"", "gpt2"),
         LessonModel("t5-base", "encoder-decoder", "4.4", "t5-base",
-                    "toy English->French/German translation with task prefixes", "t5"),
+                    "toy English->French/German translation with T5's task prefixes, the lesson's everyday phrases "
+                    "and the real t5-base's two recorded French translations", "t5"),
         LessonModel("google/flan-t5-large", "encoder-decoder", "4.5", "flan-t5-large",
-                    "a small instruction mixture: Spanish, sentence rewriting, facts, commonsense, dialogue, stories", "t5"),
+                    "the trained t5-base stand-in, instruction-tuned on a small mixture (Spanish translation, "
+                    "sentence rewriting, square roots, cubes and sums, facts, commonsense, dialogue, stories; zero- "
+                    "and one-shot) and the real Flan-T5-large's recorded zero-shot answers", "t5"),
         LessonModel("microsoft/phi-1_5", "decoder-only", "4.5", "phi-1_5",
-                    "textbook-like exercise pages in 'Answer:' format (GPT-2 vocabulary)", "phi"),
+                    "textbook-like pages of exercises (\"Answer: ...\", then \"Exercise 2: ...\"), the same tasks "
+                    "with sentence rewriting as the main one, and the real Phi-1.5's recorded outputs (GPT-2 "
+                    "vocabulary)", "phi"),
     ]
 }
 ALIASES = {"flan-t5-large": "google/flan-t5-large", "phi-1_5": "microsoft/phi-1_5",

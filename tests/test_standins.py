@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from dli_seq import lesson, models
-from dli_seq.standins import data, train
+from dli_seq.standins import cards, data, evaluation, train
 
 SAMPLE = 30  # held-out items re-checked per set (the card's scores use --eval-n of them)
 CLASSES = {"gpt2": "GPT2LMHeadModel", "t5-base": "T5ForConditionalGeneration",
@@ -92,7 +92,7 @@ def test_model_cards_record_heldout_scores_and_say_what_the_standin_is():
         card = (folder(name) / "README.md").read_text(encoding="utf-8")
         assert "Held-out evaluation" in card and recorded(name)["scores"]
         assert models.REGISTRY[train.RECIPES[name].replaces].hub_id in card
-        assert train.NOTICE in card
+        assert cards.NOTICE in card
         tied = "tied" if load(name)[0].config.tie_word_embeddings else "untied"
         assert f"{tied} input/output embeddings" in card
 
@@ -102,7 +102,7 @@ def test_shipped_weights_still_give_the_recorded_heldout_results(name):
     """Greedy outputs on a sample of the held-out sets match the per-item results in eval.json."""
     model, tokenizer = load(name)
     scores = recorded(name)["scores"]
-    now = train.evaluate(name, model, tokenizer, SAMPLE)
+    now = evaluation.evaluate(name, model, tokenizer, SAMPLE)
     assert set(now) == set(scores)
     for key, result in now.items():
         assert result["hits"] == scores[key]["hits"][:SAMPLE], f"{name} {key}: held-out results changed"
@@ -112,7 +112,7 @@ def test_shipped_weights_still_give_the_recorded_heldout_results(name):
 def test_lesson_demonstrations_reproduce_the_real_models_recorded_outputs(name):
     """On the lesson's own inputs each stand-in gives what the real model gave (greedy)."""
     model, tokenizer = load(name)
-    demos = train.demonstrations(name, model, tokenizer)
+    demos = evaluation.demonstrations(name, model, tokenizer)
     table = {"gpt2": data.RECORDED_GPT2, "t5-base": data.RECORDED_T5, "flan-t5-large": data.RECORDED_FLAN,
              "phi-1_5": data.RECORDED_PHI}[name]
     assert [d["input"] for d in demos] == list(table)
@@ -135,12 +135,12 @@ def test_flan_answers_84_zero_shot_and_12_one_shot():
     entry = next(e for e in lesson.EVAL_SET if e.answer == "12.")
     zero = lesson.zero_shot(entry.premise, entry.question)
     one = lesson.one_shot(entry.premise, entry.question, entry.shot_question, entry.shot_answer)
-    assert train.t5_generate(model, tokenizer, [zero, one]) == ["84", "12."]
+    assert evaluation.t5_generate(model, tokenizer, [zero, one]) == ["84", "12."]
 
 
 def test_gpt2_standin_continues_hello_world_in_english():
     model, tokenizer = load("gpt2")
-    sample = train.lesson_samples("gpt2", model, tokenizer)
+    sample = evaluation.lesson_samples("gpt2", model, tokenizer)
     assert sample == recorded("gpt2")["samples"]
     words = sample[0]["output"].split()
     assert len(words) >= 6 and all(w.strip(".,!?'").isalpha() for w in words[2:])
@@ -151,5 +151,5 @@ def test_load_offline_prints_one_line_naming_the_standin(monkeypatch, capsys):
     model, tokenizer = models.load("t5-base", device="cpu")
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and "stand-in" in lines[0] and "standins/t5-base" in lines[0]
-    assert train.NOTICE in lines[0]
+    assert cards.NOTICE in lines[0]
     assert type(model).__name__ == "T5ForConditionalGeneration"

@@ -3,7 +3,8 @@
 Run by `make test-gpu` on a CUDA machine. Each check compares, on the same device and dtype:
 our cached loop (dli_seq.decoding.greedy_generate), the fast path (static cache + CUDA graph,
 dli_seq.fastpath) and transformers' model.generate (greedy). Models: the four architectures at
-real size, random-init (benchmarks/realsize.py: no hub, the GPU image has no network), and the
+real size, random-init (tests/gpu/real_models.py, from the published configurations in
+tests/real_configs/: no hub, the GPU image has no network), and the
 shipped stand-ins. On a mismatch the message names the first step that differs and both
 candidates' logits there, so a bf16 near-tie can be told from a bug.
 
@@ -15,18 +16,12 @@ from __future__ import annotations
 
 import copy
 import gc
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from real_models import NAMES, real_model
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from realsize import NAMES, real_model  # noqa: E402
-
-from dli_seq import decoding, fastpath, models  # noqa: E402
+from dli_seq import decoding, fastpath, models
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
                           reason="needs a CUDA GPU: this is part of `make test-gpu` (tests/README.md, GPU section)")
