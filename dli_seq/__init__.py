@@ -6,6 +6,7 @@ Notebooks import what they need from the submodules:
 * :mod:`dli_seq.decoding`  prefill + decode_step (KV cache) and the naive baseline
 * :mod:`dli_seq.streaming` text streamers for encoder-decoder and decoder-only models
 * :mod:`dli_seq.widgets`   step through generation in JupyterLab
+* :mod:`dli_seq.figures`   mask explorer, KV-cache timing plot, evaluation tables
 * :mod:`dli_seq.lesson`    the evaluation set and prompt builders of section 4.5
 """
 
