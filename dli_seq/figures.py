@@ -81,6 +81,7 @@ class MaskExplorer(W.VBox):
         self.figure = None
         for child in self.children:
             close_all(child)
+        self.layout.close()
         super().close()
 
 

@@ -10,10 +10,9 @@ import ipywidgets as W
 import pytest
 import torch
 
-from dli_seq import widgets
+from dli_seq.token_view import token_label
 from dli_seq.widgets import (ALREADY_RUNNING, FINISHED, NOTHING_TO_CONTINUE, PROMPT_CHANGED, READY,
-                             SETTINGS_CHANGED, SETTINGS_RESTORED, GenerationStepper, kv_cache_timing,
-                             mask_explorer, token_label)
+                             SETTINGS_CHANGED, SETTINGS_RESTORED, GenerationStepper)
 
 SOURCE = "translate English to French: Hello World! How's it going?"
 
@@ -262,60 +261,6 @@ def test_token_label_keeps_spaces_and_shows_partial_bytes(gpt2, t5):
     assert token_label(tok, tok.eos_token_id) == "</s>"
 
 
-def test_mask_explorer_shapes():
-    fig = mask_explorer(None, "a b c d e", "x y z")
-    shapes = [ax.images[0].get_array().shape for ax in fig.axes]
-    assert shapes == [(5, 5), (3, 3), (3, 5)]  # m×m encoder, n×n decoder, n×m cross-attention
-    causal = fig.axes[1].images[0].get_array()
-    assert (causal == torch.tril(torch.ones(3, 3)).numpy()).all()
-    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == list("abcde")
-    assert [t.get_text() for t in fig.axes[2].get_yticklabels()] == list("xyz")
-    assert "3 × 5" in fig.axes[2].get_title()
-
-
-def test_mask_explorer_with_tokenizer_and_widget(t5):
-    _, tok = t5
-    fig = mask_explorer(tok, "Hello World!", "Bonjour le monde !")
-    m = len(tok.encode("Hello World!", add_special_tokens=False))
-    n = len(tok.encode("Bonjour le monde !", add_special_tokens=False))
-    assert fig.axes[2].images[0].get_array().shape == (n, m)
-    box = mask_explorer(tok, "Hello World!", "Bonjour", interactive=True)
-    assert isinstance(box, W.VBox)
-    source, target, message, out = box.children
-    assert box.figure.axes[2].images[0].get_array().shape[1] == m and not message.value
-    target.value = "Bonjour le monde !"
-    assert box.figure.axes[2].images[0].get_array().shape == (n, m)
-    out.outputs = ({"output_type": "display_data", "data": {"text/plain": "the old figure"}, "metadata": {}},)
-    source.value = ""
-    assert "不能为空" in message.value
-    assert box.figure is None and out.outputs == ()  # no stale figure next to the error
-
-    source.value = "Hello World!"
-    assert not message.value and box.figure is not None
-
-
-def test_mask_explorer_refuses_a_huge_text_before_drawing(t5):
-    _, tok = t5
-    with pytest.raises(ValueError, match="最多 64 个"):
-        mask_explorer(tok, "Hello world. " * 20000, "Bonjour")
-    box = mask_explorer(tok, "Hello", "Bonjour", interactive=True)
-    source, target, message, out = box.children
-    source.value = "Hello world. " * 20000
-    assert "最多 64 个" in message.value and box.figure is None
-
-def test_lone_space_tokens_get_a_visible_tick_label(t5):
-    _, tok = t5
-    space = tok.convert_tokens_to_ids("▁")
-    assert token_label(tok, space).isspace()  # T5's lone "▁": blank text on its own
-    text = "Bonjour le monde ! Comment ça va ?"
-    ids = tok.encode(text, add_special_tokens=False)
-    assert space in ids
-    fig = mask_explorer(tok, text, text)
-    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert len(labels) == len(ids) and "␣" in labels
-    assert all(label.strip() for label in labels)
-
-
 def test_max_new_tokens_is_bounded_by_the_context_left_after_the_prompt(gpt2):
     model, tok = gpt2
     context = model.config.n_positions
@@ -331,29 +276,6 @@ def test_max_new_tokens_is_bounded_by_the_context_left_after_the_prompt(gpt2):
     assert READY in status(s)
     s.run()
     assert s.generation.state.cache_length <= context
-
-
-@pytest.mark.parametrize("arch", ["gpt2", "t5-base"])
-def test_kv_cache_timing_returns_two_series(tiny_models, arch):
-    model, tok = tiny_models[arch]
-    enc_dec = model.config.is_encoder_decoder
-    result = kv_cache_timing(model, tok, "" if enc_dec else "Hello world, how are you",
-                             encoder_input=SOURCE if enc_dec else None, max_new_tokens=5)
-    assert len(result.naive_ms) == len(result.cached_ms) == len(result.positions) == 5
-    assert all(t > 0 for t in result.naive_ms + result.cached_ms)
-    assert result.positions == list(range(result.positions[0], result.positions[0] + 5))
-    ax = result.figure.axes[0]
-    assert len(ax.lines) == 2 and "cpu" in ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-
-
-def test_kv_cache_timing_checks_its_arguments(gpt2):
-    model, tok = gpt2
-    with pytest.raises(ValueError, match="超过了上下文长度"):
-        kv_cache_timing(model, tok, "Hello", max_new_tokens=500, plot=False)
-    with pytest.raises(ValueError, match="repeats"):
-        kv_cache_timing(model, tok, "Hello", max_new_tokens=3, repeats=0, plot=False)
-    with pytest.raises(ValueError, match="提示词是空的"):
-        kv_cache_timing(model, tok, "", max_new_tokens=3, plot=False)
 
 
 def test_generation_feed_prepares_the_next_tokens_candidates(gpt2):
