@@ -289,10 +289,12 @@ def plot_kv_cache_timing(result: TimingResult):
     return fig
 
 
-def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, plot: bool = True,
-                    **options) -> TimingResult:
+def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, encoder_input: str | None = None,
+                    max_new_tokens: int = 64, repeats: int = 1, plot: bool = True,
+                    max_positions: int | None = TIMING_MAX_POSITIONS, progress: bool | None = None) -> TimingResult:
     """:func:`measure_kv_cache`, then (``plot=True``) its figure in ``result.figure`` (4.2)."""
-    result = measure_kv_cache(model, tokenizer, prompt, **options)
+    result = measure_kv_cache(model, tokenizer, prompt, encoder_input=encoder_input, max_new_tokens=max_new_tokens,
+                              repeats=repeats, max_positions=max_positions, progress=progress)
     if plot:
         result.figure = plot_kv_cache_timing(result)
     return result
