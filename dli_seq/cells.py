@@ -61,7 +61,7 @@ class LatestPerCell:
         self.made: dict[str, tuple[str | None, list[weakref.ref]]] = {}
 
     def add(self, obj) -> None:
-        """Record ``obj`` (anything with ``close()``) for the current cell, closing the earlier run's."""
+        """Record ``obj`` (anything with ``close()``) for the current cell, closing the earlier run's (4.2-4.4)."""
         cell, run = cell_origin()
         earlier_run, refs = self.made.get(cell, (None, []))
         if run is None or run != earlier_run:

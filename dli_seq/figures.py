@@ -234,7 +234,7 @@ def measure_kv_cache(model, tokenizer, prompt: str = "The weather today is", *, 
     work = repeats * (max_new_tokens * first + max_new_tokens * (max_new_tokens - 1) // 2)
     if max_positions is not None and work > max_positions:
         raise ValueError(f"不用缓存的循环要重新计算约 {work} 个位置（随 max_new_tokens 平方增长），超过了上限 "
-                         f"{max_positions}：请减小 max_new_tokens（或 repeats），或传 max_positions=None 取消上限。")
+                         f"{max_positions}：减小 max_new_tokens（或 repeats），或传 max_positions=None 取消上限。")
     from tqdm.auto import tqdm
 
     show = work >= TIMING_PROGRESS_FROM if progress is None else bool(progress)

@@ -36,7 +36,7 @@ ALREADY_RUNNING = "正在运行：这次点击不起作用"
 INTERRUPTED = "已中断：按“单步”继续"
 NOTHING_TO_CONTINUE = "没有可以继续的生成：改好上面的输入，再按“重置”"
 NO_MODEL = "还没有可用的模型：用 stepper.set_model(model, tokenizer) 传入 load() 返回的那一对"
-CLOSED = "这个逐步生成器已经关闭（它的单元格又运行了一次，或调用了 close()）：请用新建的那个。"
+CLOSED = "这个逐步生成器已经关闭（它的单元格又运行了一次，或调用了 close()）：用新建的那个。"
 
 
 @torch.inference_mode()
@@ -75,7 +75,7 @@ def learner_message(err: Exception) -> str:
 
 
 def errors_to_status_line(method):
-    """Widget callbacks never raise: the message goes to the status line instead of the log."""
+    """Stepper actions never raise: the message goes to the status line instead of the log (4.2, 4.4)."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         if self.closed:
