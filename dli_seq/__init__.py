@@ -18,8 +18,10 @@ Models and lesson data
 * ``dli_seq/standins/``     the four stand-in models, their training script and training data
 
 In JupyterLab
+* :mod:`dli_seq.token_view` a token as the learner sees it: labels and coloured HTML spans (4.2-4.4)
+* :mod:`dli_seq.cells`      one live widget per notebook cell: re-running a cell frees the old one
+* :mod:`dli_seq.figures`    mask explorer, KV-cache timing plot, tables; the CJK font in ``fonts/`` (4.2, 4.3, 4.5)
 * :mod:`dli_seq.widgets`    GenerationStepper: step through generation token by token (4.2, 4.4)
-* :mod:`dli_seq.figures`    mask explorer, KV-cache timing plot, tables; the CJK font (4.2, 4.3, 4.5)
 * :mod:`dli_seq.exercises`  the exercise checks: a harness + one module per section (4.1-4.5)
 
 For instructors

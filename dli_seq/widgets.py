@@ -1,13 +1,13 @@
-"""Interactive views for the notebooks: step through generation, see masks and KV-cache timing.
+"""The generation stepper: step through generation one token at a time (4.2, 4.4).
 
-* :class:`GenerationStepper` (4.2 GPT-2 / Phi, 4.4 T5): one token per click, the next token's
-  candidates as buttons (click one to branch), KV-cache length and time per step, and for an
-  encoder-decoder the cross-attention of the current decoder step over the encoder tokens.
-* :func:`mask_explorer` (4.3): bidirectional, causal and cross-attention masks for one sentence.
-* :func:`kv_cache_timing` (4.2): milliseconds per new token, recompute-everything vs KV cache.
+:class:`GenerationStepper` (4.2 GPT-2 / Phi, 4.4 T5): one token per click, the next token's
+candidates as buttons (click one to branch), KV-cache length and time per step, and for an
+encoder-decoder the cross-attention of the current decoder step over the encoder tokens.
+The masks and the KV-cache timing plot are figures: see :mod:`dli_seq.figures`.
 
 Plain ipywidgets and HTML only: no custom JavaScript, nothing fetched from the network.
 Widget callbacks run synchronously in the kernel; every error ends up in the status line.
+Re-running the cell that made a stepper closes the earlier one (:mod:`dli_seq.cells`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from __future__ import annotations
 import functools
 import html
 import time
-from dataclasses import dataclass
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import torch
 
-from .decoding import context_size, decode_step, decoder_limit, decoder_start_id, prefill
-from .inputs import check_pair, encode_inputs
+from .cells import LatestPerCell, close_all
+from . import inputs
+from .messages import one_line
+from .models import eager_attention
 from .streaming import Generation
+from .token_view import attention_html, token_label, tokens_html
 
 # Status lines (learner-facing, Simplified Chinese); the buttons are named as they are labelled.
+MAX_CANDIDATES = 50  # top_n: one button per candidate
 READY = "就绪：按“单步”或“运行到底”，或点一个候选 token"
 FINISHED = "生成已结束：按“重置”重新开始"
 PROMPT_CHANGED = "输入已改动：按“重置”从头开始"
@@ -34,79 +36,8 @@ SETTINGS_RESTORED = "设置已恢复原样：可以继续"
 ALREADY_RUNNING = "正在运行：这次点击不起作用"
 INTERRUPTED = "已中断：按“单步”继续"
 NOTHING_TO_CONTINUE = "没有可以继续的生成：改好上面的输入，再按“重置”"
-
-_GENERATED_BG = ("#dbe9ff", "#fff0c2")  # alternating backgrounds show where tokens start and end
-_PROMPT_BG = ("#e6e6e6", "#d0d0d0")
-
-
-def _byte_level_alphabet() -> dict[str, int]:
-    """GPT-2's byte-level BPE writes byte b as one printable character; this maps it back."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    chars, extra = {}, 0
-    for b in range(256):
-        if b in printable:
-            chars[chr(b)] = b
-        else:
-            chars[chr(256 + extra)], extra = b, extra + 1
-    return chars
-
-
-_BYTE_OF = _byte_level_alphabet()
-
-
-def token_label(tokenizer, token_id: int) -> str:
-    """One token as readable text, keeping its leading space (T5 ``▁le`` -> `` le``) (4.2, 4.4).
-
-    A byte-level token holding part of a character (GPT-2 splits ``ç`` in two) shows its
-    bytes, e.g. ``\\xc3``, instead of the replacement character.
-    """
-    text = tokenizer.decode([int(token_id)])
-    raw = tokenizer.convert_ids_to_tokens(int(token_id)) or ""
-    if "\ufffd" in text and all(c in _BYTE_OF for c in raw):
-        text = bytes(_BYTE_OF[c] for c in raw).decode("utf-8", errors="backslashreplace")
-    if raw[:1] in ("▁", "Ġ") and not text.startswith(" "):
-        text = " " + text
-    return (text or raw).replace("\n", "↵")
-
-
-def visible(label: str) -> str:
-    """A token label that never reads as blank: a lone space (T5's ``▁``) becomes ``␣`` (4.2-4.4)."""
-    return label.replace(" ", "␣") if not label or label.isspace() else label
-
-
-def _span(text: str, background: str, title: str, token_id: int | None = None) -> str:
-    text = visible(text)
-    sub = "" if token_id is None else f"<sub style='color:#666;font-size:65%'>{token_id}</sub>"
-    return (f"<span class='dli-tok' title='{html.escape(title, quote=True)}' style='background:{background};"
-            f"white-space:pre;border-radius:3px;padding:1px 1px;margin:0 1px;line-height:2'>"
-            f"{html.escape(text)}{sub}</span>")
-
-
-def _token_line(spans: list[str]) -> str:
-    """Spans in one wrapping line (<wbr>: a long text may break between tokens)."""
-    return "<div style='font-family:monospace;font-size:14px'>" + "<wbr>".join(spans) + "</div>"
-
-
-def tokens_html(tokenizer, ids, n_prompt: int = 0, probs=None) -> str:
-    """The text as token spans: id as subscript and tooltip, prompt tokens grey (4.2, 4.4)."""
-    spans = []
-    for i, token_id in enumerate(ids):
-        if i < n_prompt:
-            spans.append(_span(token_label(tokenizer, token_id), _PROMPT_BG[i % 2], f"提示词 token，id {token_id}",
-                               token_id))
-        else:
-            p = probs[i - n_prompt] if probs is not None else None
-            title = f"第 {i - n_prompt + 1} 个生成的 token，id {token_id}" + (f"，p = {p:.3f}" if p is not None else "")
-            spans.append(_span(token_label(tokenizer, token_id), _GENERATED_BG[(i - n_prompt) % 2], title, token_id))
-    return _token_line(spans)
-
-
-def attention_html(tokenizer, ids, weights) -> str:
-    """Encoder tokens shaded by the attention weight they receive (4.4 cross-attention)."""
-    top = max(float(max(weights)), 1e-9)
-    spans = [_span(token_label(tokenizer, t), f"rgba(230,120,0,{0.08 + 0.9 * float(w) / top:.3f})",
-                   f"id {t}，注意力 {float(w):.3f}", t) for t, w in zip(ids, weights)]
-    return _token_line(spans)
+NO_MODEL = "还没有可用的模型：用 stepper.set_model(model, tokenizer) 传入 load() 返回的那一对"
+CLOSED = "这个逐步生成器已经关闭（它的单元格又运行了一次，或调用了 close()）：用新建的那个。"
 
 
 @torch.inference_mode()
@@ -116,27 +47,60 @@ def cross_attention(model, state) -> list[torch.Tensor]:
     sdpa/flash kernels do not return weights, so this pass runs with eager attention and then
     restores the model's own setting. Each returned vector (length m) sums to 1.
     """
-    original = model.config._attn_implementation
-    model.set_attn_implementation("eager")
-    try:
+    with eager_attention(model):
         out = model(encoder_outputs=(state.encoder_hidden_states,), decoder_input_ids=state.ids[None].to(model.device),
                     output_attentions=True, use_cache=False)
-    finally:
-        model.set_attn_implementation(original)
     return [layer[0, :, -1].float().mean(0).cpu() for layer in out.cross_attentions]
 
 
-def _guarded(method):
-    """Widget callbacks never raise: the message goes to the status line instead of the log."""
+def is_model(obj) -> bool:
+    """Whether ``obj`` looks like a transformers model: a config and a forward pass (4.2, 4.4)."""
+    return callable(obj) and hasattr(obj, "config") and hasattr(obj, "generation_config")
+
+
+def check_model(model, tokenizer) -> None:
+    """A clear Chinese error for a missing model or the two arguments swapped (4.2, 4.4)."""
+    if is_model(tokenizer) and not is_model(model):
+        raise TypeError("模型和分词器的顺序反了：先传模型、再传分词器，例如 GenerationStepper(model, tokenizer, ...)。")
+    if not is_model(model):
+        raise TypeError(f"model 应是 transformers 的模型（load() 返回的第一个值），得到的是 {type(model).__name__}："
+                        "先运行加载模型的单元格，例如 model, tokenizer = models.load(\"gpt2\")。")
+
+
+def learner_message(err: Exception) -> str:
+    """An error as a status line: our own Chinese message as it is, anything else with a hint (4.2, 4.4)."""
+    text = str(err)
+    if isinstance(err, (ValueError, TypeError)) and any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return text
+    return f"出错了（{one_line(err)}）：检查上面的输入和设置，再按“重置”。"
+
+
+def errors_to_status_line(method):
+    """Stepper actions never raise: the message goes to the status line instead of the log (4.2, 4.4)."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        if self.closed:
+            raise RuntimeError(CLOSED)
         try:
             return method(self, *args, **kwargs)
-        except ValueError as err:  # the core's messages are written for learners
-            self._say(str(err), error=True)
         except Exception as err:  # noqa: BLE001 - a traceback in a widget helps nobody
-            self._say(f"{type(err).__name__}: {err}", error=True)
+            self._say(learner_message(err), error=True)
     return wrapper
+
+
+def _argument_problem(prompt, encoder_input, top_n, max_new_tokens) -> str | None:
+    """What is wrong with the stepper's other arguments, in Chinese (None: nothing); checks from dli_seq.inputs."""
+    try:
+        for name, value in (("prompt", prompt), ("encoder_input", encoder_input)):
+            if value is not None:
+                inputs.check_text(value, name)
+        inputs.positive_int(top_n, "top_n")
+        inputs.check_max_new_tokens(max_new_tokens)
+    except (TypeError, ValueError) as err:
+        return str(err)
+    if top_n > MAX_CANDIDATES:  # one button per candidate
+        return f"top_n 最多是 {MAX_CANDIDATES}（每个候选一个按钮），得到的是 {top_n}。"
+    return None
 
 
 class GenerationStepper:
@@ -147,9 +111,16 @@ class GenerationStepper:
     input is the source text; the prompt, if any, is a decoder prefix).
     """
 
+    made = LatestPerCell()  # re-running a cell closes the stepper its earlier run made
+
     def __init__(self, model, tokenizer, prompt: str = "", encoder_input: str | None = None, top_n: int = 8,
                  max_new_tokens: int = 20):
-        self.model, self.tokenizer, self.top_n = model, tokenizer, top_n
+        problem = _argument_problem(prompt, encoder_input, top_n, max_new_tokens)
+        if problem is not None:  # the widgets get defaults; the status line says what to fix
+            prompt, encoder_input = (v if isinstance(v, str) else "" for v in (prompt, encoder_input))
+            top_n = top_n if isinstance(top_n, int) and not isinstance(top_n, bool) and 1 <= top_n <= MAX_CANDIDATES else 8
+            max_new_tokens = 20
+        self.model, self.tokenizer, self.top_n, self.closed = None, tokenizer, top_n, False
         self.generation: Generation | None = None
         self.steps, self.step_ms, self.candidates = [], [], []
         self.attention: list[torch.Tensor] | None = None
@@ -160,7 +131,7 @@ class GenerationStepper:
                                       layout=W.Layout(width="48%", height="60px"), **label)
         self.greedy = W.Checkbox(value=True, description="贪心搜索", indent=False, layout=W.Layout(width="110px"))
         self.temperature = W.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="温度 temperature", **label)
-        self.top_k = W.BoundedIntText(value=0, min=0, max=len(tokenizer), description="top-k（0 = 不用）",
+        self.top_k = W.BoundedIntText(value=0, min=0, max=0, description="top-k（0 = 不用）",
                                       layout=W.Layout(width="170px"), **label)
         self.top_p = W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p", **label)
         self.seed = W.IntText(value=0, description="随机种子", layout=W.Layout(width="130px"), **label)
@@ -199,12 +170,23 @@ class GenerationStepper:
             W.HTML("<b>下一个 token 的候选</b>（点一个就选它）："), self.candidate_box])
         self.widget.add_class("dli-stepper")
         self.set_model(model, tokenizer)
+        if problem is not None:
+            self.generation = None
+            self._render()
+            self._say(problem, error=True)
+        GenerationStepper.made.add(self)
+
+    def close(self) -> None:
+        """Close every widget of this stepper and drop its generation and KV cache (4.2, 4.4)."""
+        self.generation, self.attention, self.candidates, self.steps = None, None, [], []
+        self.closed = True
+        close_all(self.widget)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
 
     # ----- public actions (each is also a button) -----
-    @_guarded
+    @errors_to_status_line
     def set_model(self, model, tokenizer=None) -> None:
         """Swap in another model (and tokenizer): the running generation is dropped and restarts (4.2, 4.4).
 
@@ -212,8 +194,9 @@ class GenerationStepper:
         """
         if self._running:
             return self._say(ALREADY_RUNNING, error=True)
+        check_model(model, tokenizer)
         try:
-            check_pair(model, tokenizer or self.tokenizer)
+            inputs.check_pair(model, tokenizer or self.tokenizer)
         except ValueError as err:
             if tokenizer is not None:
                 raise
@@ -233,11 +216,13 @@ class GenerationStepper:
         self.top_k.max = len(self.tokenizer)
         self.reset()
 
-    @_guarded
+    @errors_to_status_line
     def reset(self) -> None:
         """Start over from the prompt with the current settings (prefill once) (4.2, 4.4)."""
         if self._running:
             return self._say(ALREADY_RUNNING, error=True)
+        if self.model is None:
+            return self._say(NO_MODEL, error=True)
         self.generation, self.attention = None, None
         self.steps, self.step_ms, self.candidates = [], [], []
         self._snapshot = self._settings()
@@ -258,7 +243,7 @@ class GenerationStepper:
         finally:
             self._render()
 
-    @_guarded
+    @errors_to_status_line
     def step(self, forced_id: int | None = None):
         """Add one token: the model's choice, or ``forced_id``; returns the streaming ``Step`` (4.2)."""
         if self._running:
@@ -267,18 +252,20 @@ class GenerationStepper:
             return None
         return self._advance(forced_id)
 
-    @_guarded
+    @errors_to_status_line
     def choose(self, k: int):
         """Take candidate number ``k`` (0 = likeliest) as the next token: branching (4.2)."""
         if self._running:
             return self._say(ALREADY_RUNNING, error=True)
+        if not isinstance(k, int) or isinstance(k, bool):
+            return self._say(f"choose 需要候选的序号（整数，0 = 最可能的那个），得到的是 {k!r}。", error=True)
         if not self._may_continue():
             return None
         if not 0 <= k < len(self.candidates):
             return self._say(f"没有第 {k} 号候选", error=True)
         return self._advance(self.candidates[k][0])
 
-    @_guarded
+    @errors_to_status_line
     def run(self) -> None:
         """Step until EOS or max new tokens, redrawing after every token (4.2, 4.4)."""
         if self._running:
@@ -304,7 +291,7 @@ class GenerationStepper:
 
     def _settings(self) -> dict:
         """The current inputs; the (hidden) encoder box counts only for an encoder-decoder."""
-        enc_dec = self.model.config.is_encoder_decoder
+        enc_dec = self.model is not None and self.model.config.is_encoder_decoder
         return {name: control.value for name, control in self._controls().items()
                 if enc_dec or name != "encoder_input"}
 
@@ -315,17 +302,18 @@ class GenerationStepper:
             return None
         return PROMPT_CHANGED if {"prompt", "encoder_input"} & set(changed) else SETTINGS_CHANGED
 
-    @_guarded
+    @errors_to_status_line
     def _on_layer(self, _change) -> None:
         self._render()
 
     def _bound_max_new(self) -> None:
         """Max new tokens <= the context minus the prompt's tokens, so the box's maximum never makes Reset fail."""
         prompt = self.prompt_box.value
-        n_prompt = len(self.tokenizer.encode(prompt)) if prompt else 0
-        self.max_new.max = max(1, decoder_limit(self.model) - n_prompt)  # the limit Generation checks
+        if self.model is None:
+            return
+        self.max_new.max = max(1, inputs.max_new_tokens_allowed(self.model, self.tokenizer, prompt))  # as Generation
 
-    @_guarded
+    @errors_to_status_line
     def _on_edit(self, change) -> None:
         if change is not None and change.get("owner") is self.prompt_box:
             self._bound_max_new()
@@ -418,208 +406,3 @@ class GenerationStepper:
                              f"background:#4c8bf5'></div></div>")
             else:
                 button.layout.display = bar.layout.display = "none"
-
-
-def _tokens(tokenizer, text) -> list[str]:
-    if not isinstance(text, str):
-        return [str(t) for t in text]
-    if tokenizer is None:
-        return text.split()
-    return [visible(token_label(tokenizer, i)) for i in tokenizer.encode(text, add_special_tokens=False)]
-
-
-# CJK fonts to try, in order: the kit installs WenQuanYi Micro Hei (make browser-deps); the others
-# are what macOS and Windows learners have. DejaVu Sans stays first for Latin text and ␣ ✓ ✗.
-CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
-             "Microsoft YaHei", "SimHei", "Heiti SC")
-
-
-@functools.lru_cache(maxsize=1)
-def chinese_font_family() -> list[str]:
-    """The matplotlib font list for figures with Chinese labels (4.2, 4.3): DejaVu Sans + a CJK font."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans", *[name for name in CJK_FONTS if name in installed][:1]]
-
-
-MASK_EXPLORER_MAX_TOKENS = 64  # per sentence: larger matrices are unreadable (and huge)
-
-
-def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
-                  target: str = "Bonjour le monde ! Comment ça va ?", interactive: bool = False):
-    """Encoder (m×m, bidirectional), decoder (n×n, causal) and cross-attention (n×m) masks (4.3).
-
-    ``tokenizer`` may be None (split on spaces); ``source``/``target`` may be lists of tokens.
-    Returns a matplotlib Figure, or with ``interactive=True`` a widget with text boxes.
-    """
-    if interactive:
-        boxes = [W.Text(value=v if isinstance(v, str) else " ".join(v), description=d,
-                        layout=W.Layout(width="600px")) for v, d in ((source, "源句"), (target, "目标句"))]
-        out, message = W.Output(), W.HTML()
-        box = W.VBox([*boxes, message, out])
-        for widget, name in ((box, "dli-mask-explorer"), (message, "dli-mask-message"), (out, "dli-mask-figure")):
-            widget.add_class(name)
-
-        def redraw(_=None):
-            try:
-                box.figure = mask_explorer(tokenizer, boxes[0].value, boxes[1].value)
-            except ValueError as err:  # no stale figure next to the error
-                box.figure = None
-                out.outputs = ()
-                message.value = f"<span style='color:#b00020'>{html.escape(str(err))}</span>"
-                return
-            message.value = ""
-            with out:
-                from IPython.display import display
-                out.clear_output(wait=True)
-                display(box.figure)
-        for text_box in boxes:
-            text_box.observe(redraw, names="value")
-        redraw()
-        return box
-    src, tgt = _tokens(tokenizer, source), _tokens(tokenizer, target)
-    if not src or not tgt:
-        raise ValueError("源句和目标句都不能为空：各写一句话。")
-    m, n = len(src), len(tgt)
-    if max(m, n) > MASK_EXPLORER_MAX_TOKENS:  # a figure of thousands of rows would exhaust the kernel's memory
-        raise ValueError(f"源句有 {m} 个 token、目标句有 {n} 个：每句最多 {MASK_EXPLORER_MAX_TOKENS} 个，"
-                         "矩阵才看得清。换一句短一点的话。")
-    masks = [("编码器自注意力：双向", torch.ones(m, m), src, src),
-             ("解码器自注意力：因果", torch.tril(torch.ones(n, n)), tgt, tgt),
-             ("交叉注意力：解码器的查询 × 编码器的键", torch.ones(n, m), tgt, src)]
-    size = 0.32
-    with plt.rc_context({"font.family": chinese_font_family()}):
-        return _draw_masks(masks, m, n, size)
-
-
-def _draw_masks(masks, m: int, n: int, size: float):
-    fig, axes = plt.subplots(1, 3, figsize=(max(9.0, size * (2 * m + n) + 4.5), max(3.5, size * max(m, n) + 2.5)),
-                             gridspec_kw={"width_ratios": [m, n, m]}, layout="constrained")
-    for ax, (title, mask, rows, cols) in zip(axes, masks):
-        ax.imshow(mask.numpy(), cmap="Blues", vmin=0, vmax=1.4)
-        ax.set_title(f"{title}\n{mask.shape[0]} × {mask.shape[1]}", fontsize=9)
-        ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=8)
-        ax.set_yticks(range(len(rows)), rows, fontsize=8)
-        ax.set_xticks([k - 0.5 for k in range(len(cols) + 1)], minor=True)
-        ax.set_yticks([k - 0.5 for k in range(len(rows) + 1)], minor=True)
-        ax.grid(which="minor", color="white", linewidth=0.8)
-        ax.tick_params(which="minor", length=0)
-        ax.set_xlabel("键 / 值（被关注的位置）", fontsize=8)
-        ax.set_ylabel("查询（发出关注的位置）", fontsize=8)
-    fig.suptitle(f"谁可以关注谁：源句 m = {m} 个 token，目标句 n = {n} 个 token（深色 = 允许）", fontsize=10)
-    plt.close(fig)  # returned for display; keeps pyplot from showing it a second time
-    return fig
-
-
-@dataclass
-class TimingResult:
-    """Milliseconds per new token at each decoder length, without and with the KV cache (4.2)."""
-
-    positions: list[int]
-    naive_ms: list[float]
-    cached_ms: list[float]
-    device: str
-    figure: object
-
-
-def _device_name(device: torch.device) -> str:
-    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
-
-
-TIMING_MAX_POSITIONS = 20_000  # positions the naive loop may recompute in all (it grows with the square)
-TIMING_PROGRESS_FROM = 5_000  # show a progress bar from this much work on
-
-
-@torch.inference_mode()
-def kv_cache_timing(model, tokenizer, prompt: str = "The weather today is", *, encoder_input: str | None = None,
-                    max_new_tokens: int = 64, repeats: int = 1, plot: bool = True,
-                    max_positions: int | None = TIMING_MAX_POSITIONS, progress: bool | None = None) -> TimingResult:
-    """Time each new token: re-reading the whole text (no cache) vs prefill + decode_step (4.2).
-
-    Both loops pick greedily and ignore end-of-sequence, so both series have ``max_new_tokens``
-    points; with ``repeats`` > 1 the fastest of the repeats is kept per position. The naive loop
-    recomputes every position at every step (work grows with the square of ``max_new_tokens``):
-    more than ``max_positions`` positions in all is refused up front (``max_positions=None`` lifts
-    the bound), and a progress bar shows from a few thousand on (``progress=True/False`` forces it).
-    """
-    for name, value in (("max_new_tokens", max_new_tokens), ("repeats", repeats)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} 应是正整数，得到的是 {value!r}。")
-    prompt_ids, encoder_ids = encode_inputs(model, tokenizer, prompt, encoder_input)
-    enc_dec, device = model.config.is_encoder_decoder, model.device
-    start = [decoder_start_id(model)] if enc_dec else []
-    limit = context_size(model)
-    if limit is not None and len(prompt_ids) + max_new_tokens > limit:
-        raise ValueError(f"提示词的 {len(prompt_ids)} 个 token 加上 {max_new_tokens} 个新 token，超过了上下文长度 "
-                         f"{limit}：缩短提示词，或减小 max_new_tokens。")
-    first = len(start) + len(prompt_ids)
-    work = repeats * (max_new_tokens * first + max_new_tokens * (max_new_tokens - 1) // 2)
-    if max_positions is not None and work > max_positions:
-        raise ValueError(f"不用缓存的循环要重新计算约 {work} 个位置（随 max_new_tokens 平方增长），超过了上限 "
-                         f"{max_positions}：请减小 max_new_tokens（或 repeats），或传 max_positions=None 取消上限。")
-    from tqdm.auto import tqdm
-
-    show = work >= TIMING_PROGRESS_FROM if progress is None else bool(progress)
-    bar = tqdm(total=2 * repeats * max_new_tokens, desc="kv_cache_timing", unit="token", leave=False,
-               disable=not show)
-
-    def now() -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        elif device.type == "mps":
-            torch.mps.synchronize()
-        return time.perf_counter()
-
-    def naive() -> list[float]:  # the original lesson's loop: everything again, every step
-        ids, times = start + list(prompt_ids), []
-        for _ in range(max_new_tokens):
-            t0 = now()
-            if enc_dec:
-                logits = model(input_ids=torch.tensor([encoder_ids], device=device),
-                               decoder_input_ids=torch.tensor([ids], device=device), use_cache=False).logits
-            else:
-                logits = model(input_ids=torch.tensor([ids], device=device), use_cache=False).logits
-            ids.append(int(logits[0, -1].argmax()))
-            times.append(now() - t0)
-            bar.update()
-        return times
-
-    def cached() -> list[float]:  # prefill once, then one position per step
-        t0 = now()
-        state = prefill(model, prompt_ids or None, encoder_input_ids=encoder_ids)
-        token = int(state.logits.argmax())
-        times = [now() - t0]
-        for _ in range(max_new_tokens - 1):
-            t0 = now()
-            decode_step(state, token)
-            token = int(state.logits.argmax())
-            times.append(now() - t0)
-        bar.update(max_new_tokens)
-        return times
-
-    cached()  # warm-up: first calls pay for lazy initialisation
-    bar.reset()
-    with bar:
-        runs_naive = [naive() for _ in range(repeats)]
-        runs_cached = [cached() for _ in range(repeats)]
-    naive_ms = [1000 * min(r[i] for r in runs_naive) for i in range(max_new_tokens)]
-    cached_ms = [1000 * min(r[i] for r in runs_cached) for i in range(max_new_tokens)]
-    positions = [len(start) + len(prompt_ids) + i for i in range(max_new_tokens)]
-    result = TimingResult(positions, naive_ms, cached_ms, _device_name(device), None)
-    if plot:
-        with plt.rc_context({"font.family": chinese_font_family()}):
-            fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-            ax.plot(positions, naive_ms, "o-", ms=3,
-                    label=f"不用缓存：每步重算所有位置，共 {sum(naive_ms):.0f} ms")
-            ax.plot(positions, cached_ms, "s-", ms=3,
-                    label=f"KV 缓存：预填充一次，之后每步只算一个位置，共 {sum(cached_ms):.0f} ms")
-            ax.set_xlabel("模型已读的 token 数（解码器长度）")
-            ax.set_ylabel("每个新 token 的毫秒数")
-            ax.set_ylim(bottom=0)
-            ax.set_title(f"每个新 token 的耗时：{type(model).__name__}，设备 {result.device}")
-            ax.legend()
-            fig.canvas.draw()  # lay the text out while the font settings hold
-            plt.close(fig)
-        result.figure = fig
-    return result

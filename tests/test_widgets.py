@@ -6,14 +6,16 @@ test runs in well under a second; what is checked is the bookkeeping, not the te
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import ipywidgets as W
 import pytest
 import torch
 
-from dli_seq import widgets
+from dli_seq.token_view import token_label
 from dli_seq.widgets import (ALREADY_RUNNING, FINISHED, NOTHING_TO_CONTINUE, PROMPT_CHANGED, READY,
-                             SETTINGS_CHANGED, SETTINGS_RESTORED, GenerationStepper, kv_cache_timing,
-                             mask_explorer, token_label)
+                             SETTINGS_CHANGED, SETTINGS_RESTORED, GenerationStepper)
 
 SOURCE = "translate English to French: Hello World! How's it going?"
 
@@ -262,60 +264,6 @@ def test_token_label_keeps_spaces_and_shows_partial_bytes(gpt2, t5):
     assert token_label(tok, tok.eos_token_id) == "</s>"
 
 
-def test_mask_explorer_shapes():
-    fig = mask_explorer(None, "a b c d e", "x y z")
-    shapes = [ax.images[0].get_array().shape for ax in fig.axes]
-    assert shapes == [(5, 5), (3, 3), (3, 5)]  # m×m encoder, n×n decoder, n×m cross-attention
-    causal = fig.axes[1].images[0].get_array()
-    assert (causal == torch.tril(torch.ones(3, 3)).numpy()).all()
-    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == list("abcde")
-    assert [t.get_text() for t in fig.axes[2].get_yticklabels()] == list("xyz")
-    assert "3 × 5" in fig.axes[2].get_title()
-
-
-def test_mask_explorer_with_tokenizer_and_widget(t5):
-    _, tok = t5
-    fig = mask_explorer(tok, "Hello World!", "Bonjour le monde !")
-    m = len(tok.encode("Hello World!", add_special_tokens=False))
-    n = len(tok.encode("Bonjour le monde !", add_special_tokens=False))
-    assert fig.axes[2].images[0].get_array().shape == (n, m)
-    box = mask_explorer(tok, "Hello World!", "Bonjour", interactive=True)
-    assert isinstance(box, W.VBox)
-    source, target, message, out = box.children
-    assert box.figure.axes[2].images[0].get_array().shape[1] == m and not message.value
-    target.value = "Bonjour le monde !"
-    assert box.figure.axes[2].images[0].get_array().shape == (n, m)
-    out.outputs = ({"output_type": "display_data", "data": {"text/plain": "the old figure"}, "metadata": {}},)
-    source.value = ""
-    assert "不能为空" in message.value
-    assert box.figure is None and out.outputs == ()  # no stale figure next to the error
-
-    source.value = "Hello World!"
-    assert not message.value and box.figure is not None
-
-
-def test_mask_explorer_refuses_a_huge_text_before_drawing(t5):
-    _, tok = t5
-    with pytest.raises(ValueError, match="最多 64 个"):
-        mask_explorer(tok, "Hello world. " * 20000, "Bonjour")
-    box = mask_explorer(tok, "Hello", "Bonjour", interactive=True)
-    source, target, message, out = box.children
-    source.value = "Hello world. " * 20000
-    assert "最多 64 个" in message.value and box.figure is None
-
-def test_lone_space_tokens_get_a_visible_tick_label(t5):
-    _, tok = t5
-    space = tok.convert_tokens_to_ids("▁")
-    assert token_label(tok, space).isspace()  # T5's lone "▁": blank text on its own
-    text = "Bonjour le monde ! Comment ça va ?"
-    ids = tok.encode(text, add_special_tokens=False)
-    assert space in ids
-    fig = mask_explorer(tok, text, text)
-    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert len(labels) == len(ids) and "␣" in labels
-    assert all(label.strip() for label in labels)
-
-
 def test_max_new_tokens_is_bounded_by_the_context_left_after_the_prompt(gpt2):
     model, tok = gpt2
     context = model.config.n_positions
@@ -333,29 +281,6 @@ def test_max_new_tokens_is_bounded_by_the_context_left_after_the_prompt(gpt2):
     assert s.generation.state.cache_length <= context
 
 
-@pytest.mark.parametrize("arch", ["gpt2", "t5-base"])
-def test_kv_cache_timing_returns_two_series(tiny_models, arch):
-    model, tok = tiny_models[arch]
-    enc_dec = model.config.is_encoder_decoder
-    result = kv_cache_timing(model, tok, "" if enc_dec else "Hello world, how are you",
-                             encoder_input=SOURCE if enc_dec else None, max_new_tokens=5)
-    assert len(result.naive_ms) == len(result.cached_ms) == len(result.positions) == 5
-    assert all(t > 0 for t in result.naive_ms + result.cached_ms)
-    assert result.positions == list(range(result.positions[0], result.positions[0] + 5))
-    ax = result.figure.axes[0]
-    assert len(ax.lines) == 2 and "cpu" in ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-
-
-def test_kv_cache_timing_checks_its_arguments(gpt2):
-    model, tok = gpt2
-    with pytest.raises(ValueError, match="超过了上下文长度"):
-        kv_cache_timing(model, tok, "Hello", max_new_tokens=500, plot=False)
-    with pytest.raises(ValueError, match="repeats"):
-        kv_cache_timing(model, tok, "Hello", max_new_tokens=3, repeats=0, plot=False)
-    with pytest.raises(ValueError, match="提示词是空的"):
-        kv_cache_timing(model, tok, "", max_new_tokens=3, plot=False)
-
-
 def test_generation_feed_prepares_the_next_tokens_candidates(gpt2):
     """The stepper calls Generation.feed() after each step to show the next token's candidates."""
     model, tok = gpt2
@@ -367,3 +292,136 @@ def test_generation_feed_prepares_the_next_tokens_candidates(gpt2):
     assert gen.state.ids[-1].item() == step.token_id
     gen.next()  # must not feed the token a second time
     assert gen.state.ids.tolist() == tok.encode("Hello") + [step.token_id]
+
+
+def test_set_model_checks_the_tokenizer(tiny_models):
+    gpt2, gpt2_tok = tiny_models["gpt2"]
+    t5, t5_tok = tiny_models["t5-base"]
+    phi, _ = tiny_models["phi-1_5"]
+    stepper = GenerationStepper(gpt2, gpt2_tok, prompt="Hello")
+    stepper.set_model(t5)  # GPT-2's tokenizer would be kept for T5: the status line says what to do
+    assert "set_model(model, tokenizer)" in stepper.status.value
+    assert stepper.model is gpt2 and stepper.tokenizer is gpt2_tok  # nothing changed
+    stepper.set_model(t5, gpt2_tok)
+    assert "不是同一个模型" in stepper.status.value and stepper.model is gpt2
+    stepper.set_model(t5, t5_tok)
+    assert stepper.model is t5 and stepper.tokenizer is t5_tok
+    stepper.set_model(phi, gpt2_tok)  # Phi-1.5 reads GPT-2's vocabulary: a valid pair
+    assert stepper.model is phi
+
+
+# ----- kernel memory (issue 23) --------------------------------------------------------------------
+
+def open_widgets() -> int:
+    """Widgets still registered with the kernel (closed ones have no comm)."""
+    return sum(1 for obj in gc.get_objects() if issubclass(type(obj), W.Widget) and obj.comm is not None)
+
+
+def test_rerunning_a_stepper_cell_frees_the_previous_stepper(gpt2):
+    """200 steppers used to take a kernel from 466 to 585 MB: ~125 widgets and a KV cache each, never freed."""
+    model, tok = gpt2
+    generations = []
+    for run in range(100):
+        s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)  # the same line: a re-run cell
+        s.step()
+        generations.append(weakref.ref(s.generation))
+        if run == 0:
+            first, before = s, open_widgets()
+    gc.collect()
+    assert open_widgets() == before  # flat: each new stepper closed the one before
+    assert all(ref() is None for ref in generations[:-1]) and generations[-1]() is s.generation
+    assert first.closed and first.generation is None and first.widget.comm is None
+    with pytest.raises(RuntimeError, match="已经关闭"):
+        first.step()
+    s.step()  # the newest one still works
+    assert len(s.steps) == 2
+
+
+def test_close_closes_every_widget_and_drops_the_kv_cache(t5):
+    model, tok = t5
+    before = open_widgets()
+    s = GenerationStepper(model, tok, encoder_input=SOURCE, max_new_tokens=5)
+    s.step()
+    assert open_widgets() - before > 100
+    generation = weakref.ref(s.generation)
+    s.close()
+    gc.collect()
+    assert open_widgets() == before and generation() is None
+
+
+def test_steppers_made_by_one_run_of_a_cell_all_stay_open(gpt2, monkeypatch):
+    """In a notebook the cell and its run come from the kernel: a loop in one run keeps every stepper."""
+    from dli_seq import cells
+
+    monkeypatch.setattr(cells, "cell_origin", lambda: ("cell-1", "run-1"))
+    model, tok = gpt2
+    steppers = [GenerationStepper(model, tok, "Hello", max_new_tokens=2) for _ in range(3)]
+    assert not any(s.closed for s in steppers)
+    monkeypatch.setattr(cells, "cell_origin", lambda: ("cell-1", "run-2"))  # the cell runs again
+    again = GenerationStepper(model, tok, "Hello", max_new_tokens=2)
+    assert all(s.closed for s in steppers) and not again.closed
+
+
+# ----- misuse gives Chinese messages in the status line (issue 23) --------------------------------
+
+def chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda m, t: GenerationStepper(None, None), "model 应是 transformers 的模型"),
+    (lambda m, t: GenerationStepper(t, m, "Hello"), "顺序反了"),
+    (lambda m, t: GenerationStepper(m, t, prompt=123), "prompt 应是一段文字"),
+    (lambda m, t: GenerationStepper(m, t, "Hi", max_new_tokens="5"), "max_new_tokens 应是 1 到 4096 之间的整数"),
+    (lambda m, t: GenerationStepper(m, t, "Hi", top_n=0), "top_n 应是 1 到 50 之间的整数"),
+])
+def test_bad_arguments_give_a_chinese_status_line(gpt2, make, words):
+    model, tok = gpt2
+    s = make(model, tok)  # never a traceback
+    assert words in status(s) and "Error" not in status(s)
+    assert s.generation is None
+    s.step_button.click()
+    s.run_button.click()
+    s.reset_button.click()
+    assert chinese(status(s)) and "Error" not in status(s) and "Traceback" not in status(s)
+
+
+def test_choose_and_set_model_misuse_give_chinese_messages(gpt2):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello", max_new_tokens=4)
+    s.choose("a")  # used to show "TypeError: '<=' not supported ..."
+    assert "choose 需要候选的序号" in status(s) and not s.steps
+    s.set_model(None)  # used to show "AttributeError: 'NoneType' object has no attribute 'config'"
+    assert "model 应是 transformers 的模型" in status(s) and s.model is model
+    s.set_model(tok, model)
+    assert "顺序反了" in status(s) and s.model is model
+    s.choose(0)
+    assert len(s.steps) == 1  # still works after the refused calls
+
+
+def test_an_unexpected_error_still_reads_as_chinese(gpt2, monkeypatch):
+    model, tok = gpt2
+    s = GenerationStepper(model, tok, "Hello", max_new_tokens=4)
+
+    def broken(forced_id=None):
+        raise RuntimeError("CUDA out of memory")
+    monkeypatch.setattr(s.generation, "next", broken)
+    s.step()
+    assert status(s).count("出错了") == 1 and "CUDA out of memory" in status(s)
+
+
+def test_cross_attention_uses_eager_attention_and_restores_it(t5, monkeypatch):
+    from dli_seq import models, widgets
+
+    model, tok = t5
+    entered = []
+    real = models.eager_attention
+    monkeypatch.setattr(widgets, "eager_attention", lambda m: entered.append(m) or real(m))
+    original = model.config._attn_implementation
+    model.set_attn_implementation("sdpa")
+    try:
+        s = GenerationStepper(model, tok, encoder_input=SOURCE, max_new_tokens=3)
+        assert entered and entered[-1] is model and s.attention is not None
+        assert model.config._attn_implementation == "sdpa"
+    finally:
+        model.set_attn_implementation(original)

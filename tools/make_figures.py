@@ -2,12 +2,12 @@
 
 Every figure is our own drawing, made with plain matplotlib (no images are
 copied, no network). Labels are Simplified Chinese, like the notebooks: Latin
-text is DejaVu Sans (ships with matplotlib), Chinese falls back to WenQuanYi
-Micro Hei, the CJK font the kit installs with chromium (``make browser-deps``,
-Debian's ``fonts-wqy-microhei``). The font FILE is looked up at fixed places
-(or ``DLI_SEQ_CJK_FONT``), never by asking the system, so the output does not
-depend on which other fonts a machine has. Example model inputs (the T5 task
-prefixes, the Flan prompts) stay in the language the models read.
+text is DejaVu Sans (ships with matplotlib), Chinese falls back to the font the
+package ships (``dli_seq/fonts/``, a subset of Noto Sans CJK SC made by
+``tools/make_cjk_font.py``), the same one the notebooks' run-time figures use.
+No system font is asked for, so the output does not depend on which fonts a
+machine has. Example model inputs (the T5 task prefixes, the Flan prompts) stay
+in the language the models read.
 
 Figures written to ``imgs/`` (or ``--outdir``):
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 import matplotlib
@@ -43,6 +42,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
+
+from dli_seq.figures import register_cjk_font  # noqa: E402
 
 # --------------------------------------------------------------------------- style
 
@@ -69,31 +70,6 @@ GREY_LIGHT = "#EFEFEF"
 TASK_COLORS = ["#3B6EA8", "#D9782D", "#3E9A5B", "#7D5BA6", "#B8485A", "#2E9AA0", "#B08D2A", "#6B6B6B"]
 
 MONO = "DejaVu Sans Mono"
-CJK_FONT_FILES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian / Ubuntu: fonts-wqy-microhei
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",  # Fedora
-    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",  # Arch
-)
-
-
-def cjk_font_file() -> Path:
-    """The CJK font every figure uses: $DLI_SEQ_CJK_FONT, else WenQuanYi Micro Hei at its packaged path."""
-    candidates = [os.environ["DLI_SEQ_CJK_FONT"]] if os.environ.get("DLI_SEQ_CJK_FONT") else list(CJK_FONT_FILES)
-    for name in candidates:
-        if Path(name).is_file():
-            return Path(name)
-    raise SystemExit("make_figures: no CJK font found (looked for " + ", ".join(candidates) + "). "
-                     "Install Debian's fonts-wqy-microhei (make browser-deps, as root), "
-                     "or point DLI_SEQ_CJK_FONT at wqy-microhei.ttc.")
-
-
-def _register_cjk_font() -> str:
-    """Add the CJK font file to matplotlib's font list; return its family name."""
-    from matplotlib import font_manager
-
-    path = cjk_font_file()
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 def _style() -> None:
@@ -102,8 +78,8 @@ def _style() -> None:
     Call it inside ``matplotlib.rc_context()`` so the caller's settings come back afterwards.
     """
     plt.rcdefaults()
-    cjk = _register_cjk_font()
-    # WenQuanYi has no bold face: matplotlib draws its regular one and would log that each time.
+    cjk = register_cjk_font()
+    # The shipped Chinese font has no bold face: matplotlib draws its regular one and would log that each time.
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     plt.rcParams.update(
         {

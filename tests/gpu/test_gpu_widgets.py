@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from dli_seq import models
+from dli_seq.figures import kv_cache_timing
 from dli_seq.streaming import generate_text
-from dli_seq.widgets import READY, GenerationStepper, kv_cache_timing
+from dli_seq.widgets import READY, GenerationStepper
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="needs a CUDA GPU: this is part of `make test-gpu` (tests/README.md, GPU section)")
