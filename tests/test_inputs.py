@@ -29,7 +29,10 @@ def accepts(make) -> bool:
 
 @pytest.mark.parametrize("back", [0, 1, 5])
 def test_every_entry_point_accepts_the_same_budget(tiny_models, back):
-    """greedy_generate, naive_generate, Generation (eager and fast) agree at the limit and one past it."""
+    """greedy_generate, naive_generate, Generation (eager and fast) and the stepper agree at the limit
+    and one past it."""
+    from dli_seq.widgets import READY, GenerationStepper
+
     model, tok = tiny_models["gpt2"]
     limit = inputs.decoder_limit(model)  # 96 positions
     n = limit - 10 - back
@@ -42,6 +45,13 @@ def test_every_entry_point_accepts_the_same_budget(tiny_models, back):
             "generation": accepts(lambda: Generation(model, tok, text, max_new_tokens=max_new)),
             "fast": accepts(lambda: Generation(model, tok, text, max_new_tokens=max_new, fast=True)),
         }
+        stepper = GenerationStepper(model, tok, text, max_new_tokens=1)
+        answers["stepper box"] = max_new <= stepper.max_new.max
+        stepper.max_new.max = 4096  # what if the box allowed it: does Reset take it?
+        stepper.max_new.value = max_new
+        stepper.reset()
+        answers["stepper reset"] = READY in stepper.status.value
+        stepper.close()
         assert len(set(answers.values())) == 1, (n, max_new, answers)
         assert answers["greedy"] == (max_new <= limit - n + 1)
 

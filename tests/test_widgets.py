@@ -268,13 +268,14 @@ def test_max_new_tokens_is_bounded_by_the_context_left_after_the_prompt(gpt2):
     model, tok = gpt2
     context = model.config.n_positions
     s = GenerationStepper(model, tok, "Hello world,", max_new_tokens=5)
-    assert s.max_new.max == context - len(tok.encode("Hello world,"))
+    # n prompt positions + max_new_tokens - 1 fed positions (the last token is never fed): context - n + 1
+    assert s.max_new.max == context - len(tok.encode("Hello world,")) + 1
     s.max_new.value = s.max_new.max  # the box's own maximum must give a working Reset
     s.reset()
     assert READY in status(s)
     long_prompt = "Hello world, " * 10
     s.prompt_box.value = long_prompt
-    assert s.max_new.max == context - len(tok.encode(long_prompt)) and s.max_new.value == s.max_new.max
+    assert s.max_new.max == context - len(tok.encode(long_prompt)) + 1 and s.max_new.value == s.max_new.max
     s.reset()
     assert READY in status(s)
     s.run()
@@ -371,9 +372,9 @@ def chinese(text: str) -> bool:
 @pytest.mark.parametrize("make, words", [
     (lambda m, t: GenerationStepper(None, None), "model 应是 transformers 的模型"),
     (lambda m, t: GenerationStepper(t, m, "Hello"), "顺序反了"),
-    (lambda m, t: GenerationStepper(m, t, prompt=123), "prompt 应是一段文字"),
-    (lambda m, t: GenerationStepper(m, t, "Hi", max_new_tokens="5"), "max_new_tokens 应是 1 到 4096 之间的整数"),
-    (lambda m, t: GenerationStepper(m, t, "Hi", top_n=0), "top_n 应是 1 到 50 之间的整数"),
+    (lambda m, t: GenerationStepper(m, t, prompt=123), "prompt 应是字符串"),
+    (lambda m, t: GenerationStepper(m, t, "Hi", max_new_tokens="5"), "max_new_tokens 应是正整数"),
+    (lambda m, t: GenerationStepper(m, t, "Hi", top_n=0), "top_n 应是正整数"),
 ])
 def test_bad_arguments_give_a_chinese_status_line(gpt2, make, words):
     model, tok = gpt2
