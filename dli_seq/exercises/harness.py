@@ -13,7 +13,8 @@ interrupts the learner's code. A bare ``except:`` in the learner's code would sw
 exception, so once the limit is reached the timer keeps firing and installs a line tracer that
 raises again at the next line of the learner's own code, inside the ``except`` block too.
 Elsewhere (Windows, a worker thread) a ``sys.settrace`` hook checks the clock at every Python
-call and every line of the learner's code. Neither can stop one long call inside C code (a
+call and every line of the learner's code; there a bare ``except:`` can still swallow the limit
+(Python turns a trace function off once it raises, and no timer can turn it on again). Neither can stop one long call inside C code (a
 huge matrix product): the limit is reached as soon as control returns to Python. A thread with
 a deadline was rejected: Python cannot kill a thread, so an endless loop would keep running.
 """
