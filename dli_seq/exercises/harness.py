@@ -83,6 +83,7 @@ class deadline:  # noqa: N801 - used as ``with deadline(seconds):``
         self.previous_handler = None
         self.previous_trace = None
         self.alarm = False
+        self.marked: list = []  # learner frames given a line tracer after the limit
 
     def line_tracer(self, frame, event, arg):
         if event == "line" and time.monotonic() > self.end:
@@ -107,7 +108,7 @@ class deadline:  # noqa: N801 - used as ``with deadline(seconds):``
         if now < self.end:
             return
         stack = []
-        while frame is not None:
+        while frame is not None and frame.f_code.co_filename != __file__:  # up to call_learner
             if frame.f_code is deadline.__exit__.__code__:
                 return  # the block is ending already
             stack.append(frame)
@@ -116,6 +117,7 @@ class deadline:  # noqa: N801 - used as ``with deadline(seconds):``
         for frame in stack:
             if learner_file(frame.f_code.co_filename):
                 frame.f_trace = self.line_tracer  # so that a bare ``except:`` in the learner's code raises again
+                self.marked.append(frame)
         raise TimeUp()
 
     def __enter__(self):
@@ -135,6 +137,9 @@ class deadline:  # noqa: N801 - used as ``with deadline(seconds):``
         if self.alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.settrace(self.previous_trace)
+        for frame in self.marked:
+            frame.f_trace = None
+        self.marked.clear()
         if self.alarm:
             signal.signal(signal.SIGALRM, self.previous_handler)
             if self.outer_end is not None:

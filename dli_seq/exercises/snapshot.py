@@ -133,6 +133,14 @@ def same_value(a, b) -> bool:
         return False
 
 
+def vocabulary_size(tokenizer) -> int | None:
+    """``len(tokenizer)`` (added tokens included), or None for something that is not a tokenizer."""
+    try:
+        return len(tokenizer) if callable(getattr(tokenizer, "encode", None)) else None
+    except Exception:  # noqa: BLE001 - a learner may pass anything
+        return None
+
+
 def configs_of(model) -> list:
     """The config objects of ``model`` a learner may edit: config, generation_config, sub-configs."""
     found = []
@@ -172,7 +180,7 @@ class StateKept:
             kept.configs.insert(0, ("", kept.model, {"config": getattr(kept.model, "config", None),
                                                      "generation_config": getattr(kept.model, "generation_config", None)}))
         kept.hooks[None] = {name: dict(getattr(torch.nn.modules.module, name)) for name in GLOBAL_HOOKS}
-        kept.sizes = [len(t) if hasattr(t, "__len__") else None for t in kept.tokenizers]
+        kept.sizes = [vocabulary_size(t) for t in kept.tokenizers]
         kept.torch_names = {space: dict(vars(space)) for space in TORCH_NAMESPACES}
         kept.default_dtype, kept.grad_enabled = torch.get_default_dtype(), torch.is_grad_enabled()
         return kept
@@ -210,8 +218,8 @@ class StateKept:
                     changes.append(f"替换了 model.{key}")
                     setattr(config, key, saved[key])
         for tokenizer, size in zip(self.tokenizers, self.sizes):
-            if size is not None and len(tokenizer) != size:
-                changes.append(f"改变了分词器的词表（{size} → {len(tokenizer)} 个 token，例如 tokenizer.add_tokens(...)），"
+            if size is not None and vocabulary_size(tokenizer) != size:
+                changes.append(f"改变了分词器的词表（{size} → {vocabulary_size(tokenizer)} 个 token，例如 tokenizer.add_tokens(...)），"
                                f"这一点检查无法撤销：{RELOAD}")
                 undone = False
         return changes, undone
