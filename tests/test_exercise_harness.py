@@ -46,6 +46,7 @@ def verdict(capsys, check, *args):
 def test_a_bare_except_around_an_endless_loop_cannot_defeat_the_time_limit():
     """The timer raised once; ``except:`` swallowed it and the check hung for ever."""
     script = textwrap.dedent("""
+        import sys
         import time
         from dli_seq import exercises
         from dli_seq.exercises import harness
@@ -62,13 +63,17 @@ def test_a_bare_except_around_an_endless_loop_cannot_defeat_the_time_limit():
         started = time.monotonic()
         passed = exercises.check_pick_next(pick_next)
         print("SECONDS", time.monotonic() - started, "PASSED", passed)
+        sys.settrace(lambda *args: None)  # a debugger starts later: the code that called the check runs on
+        after = 1
+        sys.settrace(None)
+        print("AFTER", after)
     """)
     try:
         run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     except subprocess.TimeoutExpired:
         pytest.fail("the check never ended: the bare except swallowed the time limit")
     assert run.returncode == 0, run.stderr
-    assert "0.5 秒还没有结束" in run.stdout and "PASSED False" in run.stdout
+    assert "0.5 秒还没有结束" in run.stdout and "PASSED False" in run.stdout and "AFTER 1" in run.stdout
     seconds = float(run.stdout.split("SECONDS")[1].split()[0])
     assert seconds < 3, "the check ends within a couple of seconds of the limit"
 
@@ -95,6 +100,13 @@ def test_an_outer_deadline_keeps_only_the_time_it_had_left(capsys):
     assert not passed and "还是贪心" in out
     assert 0 < left <= 4.1, f"the outer timer was re-armed with {left:.2f} s, not what was left of 5 s"
     assert not fired
+
+
+def test_a_check_called_the_wrong_way_says_so_instead_of_raising(capsys):
+    passed, out = verdict(capsys, exercises.check_pick_next)
+    assert not passed and "调用方式不对" in out and "check_pick_next(pick_next)" in out
+    passed, out = verdict(capsys, exercises.check_alignment, [], [], "extra")
+    assert not passed and "调用方式不对" in out
 
 
 # --- what the learner's code changes ----------------------------------------------------------------
