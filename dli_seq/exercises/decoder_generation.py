@@ -11,7 +11,7 @@ from .. import decoding, streaming
 from .harness import Outcome, Problem, as_int, call_learner, check, missing_value, short
 
 def next_distributions(model, tokenizer, prompt: str, *settings: dict):
-    """(tokens left, top probability) of the next-token distribution under each settings dict (one forward)."""
+    """(tokens left, top probability) of the next-token distribution under each settings dict (4.2, one forward)."""
     prompt_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)
     with torch.inference_mode():
         logits = model(prompt_ids).logits[:, -1].float()

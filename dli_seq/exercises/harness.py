@@ -54,7 +54,7 @@ class TimeUp(BaseException):
 
 
 def alarm_available() -> bool:
-    """True where :func:`deadline` can use a ``SIGALRM`` timer (Unix, main thread)."""
+    """True where :func:`deadline` can use a ``SIGALRM`` timer (Unix, main thread; 4.1-4.5 checks)."""
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
@@ -63,7 +63,7 @@ LIBRARY_ROOTS = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, PACKAGE_ROO
 
 
 def learner_file(filename: str) -> bool:
-    """True for code outside Python, the installed libraries and this package: a notebook cell."""
+    """True for code outside Python, the installed libraries and this package: a notebook cell (4.1-4.5)."""
     return not filename.startswith(LIBRARY_ROOTS)
 
 
@@ -180,7 +180,7 @@ RUNNING: list[Outcome] = []  # the check in progress (the last one), for call_le
 
 
 def changed_model_message(changes: list[str]) -> str:
-    """One Chinese line naming what the learner's code changed."""
+    """One Chinese line naming what the learner's code changed (4.2-4.5 checks)."""
     return ("你的代码改变了模型或 torch 的设置：" + "；".join(changes) + "。检查已把能恢复的部分恢复原状；"
             "练习里的函数只应该读模型，不应该修改它。")
 
@@ -222,7 +222,7 @@ def call_learner(fn: Callable, *args, limit: float | None = None, what: str = "�
 
 
 def report(title: str, outcome: Outcome, success: str, failure: str = TRY_AGAIN) -> bool:
-    """Print the title, the lines and the verdict; return whether the check passed."""
+    """Print the title, the lines and the verdict; return whether the check passed (4.1-4.5)."""
     print(title)
     for line in outcome.lines:
         print("  " + line)
@@ -280,18 +280,18 @@ def check(title: str, success: str):
 # ---------------------------------------------------------------------------------------------
 
 def short(text, width: int = 60) -> str:
-    """repr() of a text, cut to about ``width`` characters (for one-line messages)."""
+    """repr() of a text, cut to about ``width`` characters (one-line messages of 4.1-4.5)."""
     text = str(text)
     return repr(text) if len(repr(text)) <= width else repr(text[: width - 6] + "…")
 
 
 def missing_value(name: str) -> str:
-    """The line for a prediction still left as None."""
+    """The line for a prediction still left as None (4.2, 4.3)."""
     return f"{name} 还是 None：先把你的预测（或答案）填进去，再运行这个单元格。"
 
 
 def as_int(value) -> int | None:
-    """``value`` as an int if it is one: Python, numpy or one-element integer tensor (not bool); else None."""
+    """``value`` as an int if it is one: Python, numpy or one-element integer tensor (not bool); else None (4.2-4.4)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, torch.Tensor):
@@ -307,7 +307,7 @@ def as_int(value) -> int | None:
 
 
 def as_int_list(values) -> list[int] | None:
-    """A flat list of ints from a list/tuple, 1-d tensor or numpy array of integers; else None."""
+    """A flat list of ints from a list/tuple, 1-d tensor or numpy array of integers; else None (4.4)."""
     if isinstance(values, torch.Tensor) or hasattr(values, "tolist") and hasattr(values, "ndim"):
         if getattr(values, "ndim", 1) != 1:
             return None

@@ -33,7 +33,7 @@ RELOAD = "重新运行加载模型的单元格（model, tokenizer = models.load(
 
 
 def dtype_name(dtype) -> str:
-    """``float32`` for ``torch.float32`` (for messages)."""
+    """``float32`` for ``torch.float32`` (messages of the 4.2-4.5 checks)."""
     return str(dtype).replace("torch.", "")
 
 
@@ -124,7 +124,7 @@ class ModelKept:
 
 
 def same_value(a, b) -> bool:
-    """``a is b`` or ``a == b`` (False when the comparison itself fails)."""
+    """``a is b`` or ``a == b`` (False when the comparison itself fails; 4.2-4.5)."""
     if a is b:
         return True
     try:
@@ -134,7 +134,7 @@ def same_value(a, b) -> bool:
 
 
 def vocabulary_size(tokenizer) -> int | None:
-    """``len(tokenizer)`` (added tokens included), or None for something that is not a tokenizer."""
+    """``len(tokenizer)`` (added tokens included), or None for something that is not a tokenizer (4.1-4.5)."""
     try:
         return len(tokenizer) if callable(getattr(tokenizer, "encode", None)) else None
     except Exception:  # noqa: BLE001 - a learner may pass anything
@@ -142,7 +142,7 @@ def vocabulary_size(tokenizer) -> int | None:
 
 
 def configs_of(model) -> list:
-    """The config objects of ``model`` a learner may edit: config, generation_config, sub-configs."""
+    """The config objects of ``model`` a learner may edit: config, generation_config, sub-configs (4.2-4.5)."""
     found = []
     for name in ("config", "generation_config"):
         config = getattr(model, name, None)
