@@ -19,6 +19,7 @@ import torch
 from transformers import DynamicCache, EncoderDecoderCache
 
 from dli_seq import exercises, lesson, models
+from dli_seq.exercises import flan_phi, harness, snapshot, t5_translation
 
 from conftest import _tiny
 
@@ -146,7 +147,7 @@ def test_phi_check_wants_the_prompt_to_end_with_answer(capsys, tiny):
 def test_empty_answers_never_pass(capsys, monkeypatch, tiny, name):
     """An empty output got ✓ ("只看能否生成") before."""
     check, model_name = CHECKS[name]
-    monkeypatch.setattr(exercises, "_generate", lambda *args, **kwargs: "")
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "")
     fn = one_shot_solution if name == "flan_one_shot" else phi_one_shot_solution
     passed, out = run_check(capsys, check, fn, *tiny[model_name])
     assert not passed and "什么也没有写出来" in out and "✓" not in out.split("\n", 1)[1]
@@ -169,7 +170,7 @@ def test_decoder_only_check_explains_each_mistake(capsys, tiny, answer, expected
 def test_random_models_are_not_graded_on_answers(capsys, tiny):
     """Off the stand-ins (e.g. the real hub model), a different answer is reported but does not fail."""
     model, tokenizer = tiny["flan-t5-large"]
-    assert not exercises.is_standin(model)
+    assert not models.is_standin(model)
     passed, out = run_check(capsys, exercises.check_flan_one_shot, one_shot_solution, model, tokenizer)
     assert passed and "不算错误" in out
     passed, out = run_check(capsys, exercises.check_flan_decoder_only, decoder_only_solution, model, tokenizer)
@@ -196,7 +197,7 @@ def standins():
 def test_reference_solutions_pass_on_the_standins(capsys, standins, name, fn):
     check, model_name = CHECKS[name]
     model, tokenizer = standins[model_name]
-    assert exercises.is_standin(model)
+    assert models.is_standin(model)
     passed, out = run_check(capsys, check, fn, model, tokenizer)
     assert passed, out
     assert "✓ 通过：" in out and "✗" not in out
@@ -371,8 +372,8 @@ def test_pick_next_accepts_the_solution(capsys):
 
 @pytest.mark.parametrize("alarm", [True, False], ids=["sigalrm", "settrace"])
 def test_an_endless_loop_gets_a_message_not_a_hang(capsys, monkeypatch, alarm):
-    monkeypatch.setattr(exercises, "TIME_LIMIT_S", 0.5)
-    monkeypatch.setattr(exercises, "_alarm_available", lambda: alarm)
+    monkeypatch.setattr(harness, "TIME_LIMIT_S", 0.5)
+    monkeypatch.setattr(harness, "alarm_available", lambda: alarm)
     started = time.monotonic()
     previous_trace = sys.gettrace()
     passed, out = verdict(capsys, exercises.check_pick_next, pick_forever)
@@ -564,7 +565,7 @@ def test_loop_rejects_each_mistake(capsys, lesson_models, fn, expected):
 
 
 def test_loop_time_limit(capsys, monkeypatch, lesson_models):
-    monkeypatch.setattr(exercises, "LOOP_TIME_LIMIT_S", 1.0)
+    monkeypatch.setattr(t5_translation, "LOOP_TIME_LIMIT_S", 1.0)
     model, tokenizer = lesson_models["t5-base"]
     passed, out = verdict(capsys, exercises.check_encoder_decoder_loop, loop_forever, model, tokenizer)
     assert not passed and "1 秒还没有结束" in out
@@ -593,7 +594,7 @@ def test_checks_leave_the_model_as_found(capsys, lesson_models, fn, expected):
 
 
 def test_a_large_model_edited_in_place_is_reported_not_silently_kept(capsys, monkeypatch, tiny):
-    monkeypatch.setattr(exercises, "COPY_LIMIT_BYTES", 0)
+    monkeypatch.setattr(snapshot, "COPY_LIMIT_BYTES", 0)
     model, tokenizer = tiny["flan-t5-large"]
     saved = {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -619,15 +620,3 @@ def test_a_large_model_edited_in_place_is_reported_not_silently_kept(capsys, mon
 ])
 def test_answer_comparison_ignores_case_spaces_and_final_period(got, expected, same):
     assert exercises.same_answer(got, expected) is same
-
-
-def test_table_renders_html_and_aligned_text():
-    t = exercises.table(["#", "提示词", "输出"], [[1, "<b>x</b>", None], [2, "a\nb", "中文" * 30]], width=12)
-    html = t._repr_html_()
-    assert "&lt;b&gt;x&lt;/b&gt;" in html and "a<br>b" in html and html.count("<tr>") == 3
-    lines = repr(t).splitlines()
-    assert len(lines) == 4 and lines[1].startswith("--")
-    second_bar = [exercises._display_width(line[: line.index(" | ", 2)]) for line in (lines[0], lines[3])]
-    assert second_bar[0] == second_bar[1], "CJK text counts two columns, so columns line up"
-    assert lines[2] == "1 | <b>x</b> |", "an empty last cell leaves no trailing blanks"
-    assert "…" in lines[3] and "a⏎b" in lines[3]

@@ -1,0 +1,228 @@
+"""Exercise checks of section 4.5 (notebook 04-5, Flan-T5 and Phi-1.5): one-shot conditioning for
+Flan-T5 (exercise 1, :func:`check_flan_one_shot`), the example moved to the decoder side
+(exercise 2, :func:`check_flan_decoder_only`) and a one-shot prompt for Phi-1.5 (exercise 3,
+:func:`check_phi_one_shot`).
+
+On the offline stand-ins (trained on exactly the lesson's prompt formats) the expected answer is
+required where the evaluation set has one; on the real hub models a different answer is reported
+but does not fail, since their wording varies.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .. import lesson, messages, models, streaming
+from .harness import Outcome, Problem, call_learner, check, short
+
+MAX_NEW_TOKENS = 64       # enough for every answer of the evaluation set (T5 pieces are short)
+MAX_EMPTYISH_TOKENS = 12  # exercise 2: "almost nothing" for the encoder, in tokens
+NEWLINE_STOP = ["\n"]
+
+
+def normalise(text: str | None) -> str:
+    """Answer comparison (4.5) ignores case, surrounding blanks, repeated spaces and a final period."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = re.sub(r"\s+", " ", text).strip().casefold()
+    return text.rstrip(".。 ").strip()
+
+
+def same_answer(got: str | None, expected: str) -> bool:
+    """True when ``got`` is the expected answer up to :func:`normalise` (4.5)."""
+    return normalise(got) == normalise(expected)
+
+
+def _label(index: int, entry: lesson.Entry) -> str:
+    return f"[{index + 1}] {entry.premise}"
+
+
+def _as_inputs(result, *, allow_str: bool) -> tuple[str, str]:
+    """(encoder_input, decoder_input) from what the learner returned."""
+    if result is None:
+        raise Problem("函数返回了 None：补全 # TODO，并用 return 返回结果。")
+    if isinstance(result, str):
+        if allow_str:
+            return result, ""
+        raise Problem("这里需要返回字典 {'encoder_input': ..., 'decoder_input': ...}，而不是一个字符串。")
+    if not isinstance(result, dict):
+        raise Problem(f"返回值的类型是 {type(result).__name__}，应为字符串或字典。")
+    unknown = set(result) - {"encoder_input", "decoder_input"}
+    if unknown:
+        raise Problem(f"字典里有未知的键 {sorted(unknown)}：只能用 'encoder_input' 和 'decoder_input'。")
+    encoder_input = result.get("encoder_input") or ""
+    decoder_input = result.get("decoder_input") or ""
+    if not isinstance(encoder_input, str) or not isinstance(decoder_input, str):
+        raise Problem("'encoder_input' 和 'decoder_input' 的值都应该是字符串。")
+    return encoder_input, decoder_input
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _missing_parts(text: str, entry: lesson.Entry, parts: tuple[str, ...]) -> list[str]:
+    names = {"question": "问题（entry.question）", "shot_question": "示例问题（entry.shot_question）",
+             "shot_answer": "示例答案（entry.shot_answer）", "premise": "前提（entry.premise）"}
+    squeezed = _squeeze(text)
+    return [names[p] for p in parts if _squeeze(getattr(entry, p)) not in squeezed]
+
+
+def _example_after_question(text: str, entry: lesson.Entry) -> bool:
+    """True when the worked example's answer comes after the question in ``text`` (both present)."""
+    squeezed = _squeeze(text)
+    answer, question = squeezed.find(_squeeze(entry.shot_answer)), squeezed.rfind(_squeeze(entry.question))
+    return answer >= 0 and question >= 0 and answer > question
+
+
+def _check_kind(model, tokenizer, want_encoder_decoder: bool) -> None:
+    """A Problem if the model or tokenizer is not what the exercise needs."""
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(model, "generation_config"):
+        raise Problem("第二个参数应该是模型（例如 models.load(...) 返回的第一个值）。")
+    if not callable(getattr(tokenizer, "encode", None)):
+        raise Problem("第三个参数应该是分词器（models.load(...) 返回的第二个值）。")
+    if bool(config.is_encoder_decoder) != want_encoder_decoder:
+        want = "编码器-解码器模型（Flan-T5）" if want_encoder_decoder else "仅解码器模型（Phi-1.5）"
+        raise Problem(f"这个练习需要{want}，传入的模型类型不对。")
+
+
+def generate_answer(model, tokenizer, encoder_input: str | None, decoder_input: str, stop_strings=None) -> str:
+    """Greedy text with the lesson's streamer (4.5); errors become a Problem with a hint."""
+    try:
+        return streaming.generate_text(model, tokenizer, decoder_input, encoder_input=encoder_input,
+                                       max_new_tokens=MAX_NEW_TOKENS, stop_strings=stop_strings)
+    except Exception as err:  # noqa: BLE001
+        raise Problem(f"用这个输入生成时出错 —— {messages.one_line(err)}") from None
+
+
+def _answer_verdict(got: str, entry: lesson.Entry, strict: bool, empty_hint: str) -> tuple[bool, str]:
+    """Compare with the expected answer, if the entry has one; an empty answer never passes."""
+    if not got.strip():
+        return False, f"模型什么也没有写出来（{short(got)}）：{empty_hint}"
+    if entry.answer is None:
+        return True, f"{short(got)}（这一条没有标准答案：写出了内容即可）"
+    if same_answer(got, entry.answer):
+        return True, f"{short(got)}（与标准答案一致）"
+    if strict:
+        return False, f"{short(got)}，期望 {short(entry.answer)}"
+    return True, f"{short(got)}，标准答案是 {short(entry.answer)}（真实模型的措辞可能不同，不算错误）"
+
+
+def grade_entries(outcome: Outcome, fn, model, tokenizer, want_encoder_decoder: bool, per_entry) -> None:
+    """Shared frame of the three 4.5 checks: argument checks, then one line per evaluation entry."""
+    if not callable(fn):
+        raise Problem(f"第一个参数应该是你写的函数，却得到 {type(fn).__name__}。")
+    _check_kind(model, tokenizer, want_encoder_decoder)
+    strict = models.is_standin(model)
+    for index, entry in enumerate(lesson.EVAL_SET):
+        try:
+            ok, line = per_entry(lambda e: call_learner(fn, e), model, tokenizer, entry, strict)
+        except Problem as problem:
+            raise Problem(f"{_label(index, entry)}: {problem}") from None  # the same mistake would repeat
+        (outcome.ok if ok else outcome.fail)(f"{_label(index, entry)}: {line}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 1: one-shot conditioning for Flan-T5
+# ---------------------------------------------------------------------------------------------
+
+def _flan_one_shot_entry(fn, model, tokenizer, entry, strict):
+    encoder_input, decoder_input = _as_inputs(fn(entry), allow_str=True)
+    if not encoder_input.strip():
+        raise Problem("编码器输入是空的：练习 1 要通过编码器（也可以加上解码器前缀）给出示例。")
+    missing = _missing_parts(encoder_input + "\n" + decoder_input, entry, ("question", "shot_question", "shot_answer"))
+    if missing:
+        raise Problem("输入里缺少：" + "、".join(missing) + "。")
+    if any(_example_after_question(text, entry) for text in (encoder_input, decoder_input)):
+        raise Problem("示例（示例问题和答案）放在了要回答的问题后面：把示例移到问题前面，问题放在最后。")
+    got = generate_answer(model, tokenizer, encoder_input, decoder_input)
+    return _answer_verdict(got, entry, strict, "检查示例和问题的格式，问题要放在最后。")
+
+
+@check("练习 1 检查：Flan-T5 的单样本（one-shot）条件输入",
+       success="示例在问题前面进入了模型，有标准答案的条目也答对了。")
+def check_flan_one_shot(outcome: Outcome, fn, model, tokenizer) -> None:
+    """Exercise 1 (4.5): ``fn(entry)`` gives Flan-T5 one worked example before the question.
+
+    Passes when, for every entry, the input holds the question and the example (question and
+    answer), the example comes first, greedy generation writes something, and (on the
+    stand-in) the answers match where they exist.
+    """
+    grade_entries(outcome, fn, model, tokenizer, True, _flan_one_shot_entry)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 2: drop the encoder (decoder-side in-context learning)
+# ---------------------------------------------------------------------------------------------
+
+def _flan_decoder_only_entry(fn, model, tokenizer, entry, strict):
+    encoder_input, decoder_input = _as_inputs(fn(entry), allow_str=False)
+    if not encoder_input.strip():
+        raise Problem("encoder_input 不能是空字符串（流式生成器需要编码器输入）：可以用 '</s>'，"
+                      "这样编码器只读到一个结束 token。")
+    leaked = [name for name, text in (("问题", entry.question), ("示例问题", entry.shot_question),
+                                       ("示例答案", entry.shot_answer)) if text.strip() in encoder_input]
+    if leaked:
+        raise Problem("编码器输入里不应再有" + "、".join(leaked) + "：这个练习要把它们都交给解码器。")
+    n_tokens = len(tokenizer.encode(encoder_input))
+    if n_tokens > MAX_EMPTYISH_TOKENS:
+        raise Problem(f"编码器输入有 {n_tokens} 个 token，太多了：最多 {MAX_EMPTYISH_TOKENS} 个"
+                      "（例如只留 '</s>' 或前提）。")
+    missing = _missing_parts(decoder_input, entry, ("question", "shot_question", "shot_answer"))
+    if missing:
+        raise Problem("解码器前缀里缺少：" + "、".join(missing) + "。")
+    if _example_after_question(decoder_input, entry):
+        raise Problem("解码器前缀里示例放在了问题后面：先写示例问题和答案，最后写要回答的问题。")
+    got = generate_answer(model, tokenizer, encoder_input, decoder_input)
+    return True, f"解码器接着写出 {short(got)}"
+
+
+@check("练习 2 检查：去掉编码器，只让解码器做上下文学习",
+       success="编码器几乎什么都没看到，示例和问题都在解码器前缀里。看看上面的续写，它们和练习 1 的答案比怎么样？")
+def check_flan_decoder_only(outcome: Outcome, fn, model, tokenizer) -> None:
+    """Exercise 2 (4.5): ``fn(entry)`` moves the example and the question to the decoder side.
+
+    Passes when the encoder input is (almost) empty and free of the question and example, the
+    decoder prefix holds the example and then the question, and generation runs. The answers
+    are shown, not graded: the exercise is to observe a decoder fed an input it was not trained on.
+    """
+    grade_entries(outcome, fn, model, tokenizer, True, _flan_decoder_only_entry)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 3: one-shot prompting for the decoder-only Phi-1.5
+# ---------------------------------------------------------------------------------------------
+
+def _phi_one_shot_entry(fn, model, tokenizer, entry, strict):
+    prompt = fn(entry)
+    if prompt is None:
+        raise Problem("函数返回了 None：补全 # TODO，并用 return 返回提示词字符串。")
+    if not isinstance(prompt, str):
+        raise Problem(f"返回值的类型是 {type(prompt).__name__}，应为提示词字符串。")
+    if not prompt.strip():
+        raise Problem("提示词是空的。")
+    missing = _missing_parts(prompt, entry, ("question", "shot_question", "shot_answer"))
+    if missing:
+        raise Problem("提示词里缺少：" + "、".join(missing) + "。")
+    if _example_after_question(prompt, entry):
+        raise Problem("示例（问题和答案）应该放在要回答的问题前面。")
+    if not prompt.rstrip().endswith("Answer:"):
+        raise Problem(f"提示词的结尾是 {short(prompt[-20:])}：最后要以 'Answer: ' 结尾，模型才知道接下来该写答案"
+                      "（否则它往往先写一个换行，而生成在第一个换行处就停了）。")
+    got = generate_answer(model, tokenizer, None, prompt, stop_strings=NEWLINE_STOP)
+    return _answer_verdict(got.strip(), entry, strict, "提示词最后应该是 'Answer: '，模型从这里接着写答案。")
+
+
+@check("练习 3 检查：Phi-1.5 的单样本提示词（遇到换行就停止）",
+       success="示例放在问题前面，有标准答案的条目也答对了。")
+def check_phi_one_shot(outcome: Outcome, fn, model, tokenizer) -> None:
+    """Exercise 3 (4.5): ``fn(entry)`` is a one-shot prompt for Phi-1.5, answered up to a newline.
+
+    Passes when every prompt holds the example before the question and ends with ``Answer:``,
+    greedy generation (stopped at the first newline) writes something, and (on the stand-in)
+    the answers match where they exist.
+    """
+    grade_entries(outcome, fn, model, tokenizer, False, _phi_one_shot_entry)
+
+
