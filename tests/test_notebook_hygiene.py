@@ -329,3 +329,46 @@ def _sanitize(text: str) -> str:
 ])
 def test_nbval_sanitizers(raw, expected):
     assert _sanitize(raw) == expected
+
+
+# --- the prose names the step-by-step widget's controls as the widget shows them -----------------
+
+_QUOTED = re.compile(r"“([^”]+)”")
+_HTML_TAG = re.compile(r"<[^>]+>")
+
+
+def _stepper_labels(stepper) -> set[str]:
+    """The labels of a GenerationStepper's controls and the names in its info line (not the candidate tokens)."""
+    labels, todo = set(), [stepper.widget]
+    while todo:
+        widget = todo.pop()
+        todo.extend(getattr(widget, "children", ()))
+        if getattr(widget, "description", "") and widget not in stepper.buttons:  # not the candidate tokens
+            labels.add(widget.description)
+    # "KV 缓存：<b>4</b> 个位置 · 上一步：..." -> "KV 缓存", "上一步", ...
+    labels.update(part.split("：")[0].strip() for part in _HTML_TAG.sub("", stepper.info.value).split("·"))
+    return labels - {""}
+
+
+def test_prose_quotes_the_stepper_controls_by_their_labels(tiny_models):
+    """Markdown about GenerationStepper quotes its controls with “…” exactly as the widget labels them."""
+    from dli_seq.widgets import GenerationStepper
+
+    labels = set()
+    for name, kwargs in (("gpt2", {"prompt": "Hello world,"}), ("t5-base", {"encoder_input": "Hello world!"})):
+        model, tokenizer = tiny_models[name]
+        stepper = GenerationStepper(model, tokenizer, max_new_tokens=2, **kwargs)
+        stepper.step()
+        labels |= _stepper_labels(stepper)
+    assert {"单步", "重置", "贪心搜索", "KV 缓存"} <= labels, labels  # the collector itself works
+
+    cells = [(path.name, i, c.source) for path in LESSONS for i, c in enumerate(nbformat.read(path, as_version=4).cells)
+             if c.cell_type == "markdown" and "GenerationStepper" in c.source]
+    assert len(cells) >= 2, "the lessons of 4.2 and 4.4 both describe GenerationStepper"
+    for name, i, source in cells:
+        quoted = _QUOTED.findall(source)
+        assert quoted, f"{name}: cell {i} describes the stepper without quoting a control (“单步”, ...)"
+        unknown = [q for q in quoted if q not in labels]
+        assert not unknown, f"{name}: cell {i} quotes {unknown}, which the widget does not show; its labels: {sorted(labels)}"
+        english = re.findall(r"\*(?:Step|Reset|greedy)\*|KV cache", source)
+        assert not english, f"{name}: cell {i} names {english}; the widget's labels are Chinese"
