@@ -81,7 +81,7 @@ test-oldest:
 # widgets driven from Python on cuda, then every notebook under nbval on cuda with the stand-ins
 # (outputs compared), with each notebook's peak GPU memory. Reports go to $(GPU_REPORT)/.
 # On an offline GPU image: make install-offline, then make test-gpu GPU_PY=python3 (no .venv).
-# Not yet recorded on a GPU (see tests/README.md); tools/gpu_check.sh wraps it for one device call.
+# Not yet recorded on a GPU (see tests/README.md); tools/gpu_check.sh wraps it as one script run.
 GPU_PY     ?=
 GPU_REPORT ?= build/gpu
 TEST_GPU_PY = $(if $(GPU_PY),$(GPU_PY),$(PY))
@@ -130,10 +130,10 @@ wheelhouse:
 install-offline:
 	$(OFFLINE_PY) tools/offline.py install --wheelhouse $(WHEELHOUSE)
 
-# This workplace's device tool carries at most 64 MiB with the repository (about 38 MiB of it are
-# the stand-ins): .whl/device-wheels.tar.xz holds only the wheels its CUDA image lacks
-# (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab or playwright (nbval
-# needs neither), re-packed with xz (~20 MiB). tools/gpu_check.sh installs from it.
+# For a GPU machine with no network that receives the repository plus at most 64 MiB of wheels
+# (about 38 MiB of the repository are the stand-ins): .whl/device-wheels.tar.xz holds only the
+# wheels its CUDA image lacks (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab
+# or playwright (nbval needs neither), re-packed with xz (~20 MiB). tools/gpu_check.sh installs from it.
 wheelhouse-device: wheelhouse
 	rm -rf .whl
 	$(PYTHON) tools/offline.py subset --wheelhouse $(WHEELHOUSE) --out .whl \
