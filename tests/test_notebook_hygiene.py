@@ -72,8 +72,9 @@ def test_run_all_cannot_end_the_kernel(path):
 def test_lesson_ends_by_pointing_at_the_kernel_menu(path):
     nb = nbformat.read(path, as_version=4)
     last = nb.cells[-1]
-    assert last.cell_type == "markdown" and "Kernel → Shut Down Kernel" in last.source, (
-        f"{path.name}: the last cell should tell the learner to free memory with Kernel → Shut Down Kernel")
+    assert last.cell_type == "markdown" and "**内核 → 关闭内核**" in last.source, (
+        f"{path.name}: the last cell should tell the learner to free memory with **内核 → 关闭内核** "
+        "(Kernel → Shut Down Kernel, as JupyterLab's Chinese language pack names it)")
 
 
 # --- one voice across 4.1-4.5 (notebooks/INSTRUCTORS.md: glossary and conventions) ------------
