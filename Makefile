@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt tools/jupyterlab-overrides
 
 install: $(STAMP)
 
-# JupyterLab serves the repository root (so the notebooks' ../imgs/ figures load) and opens 4.1.
+# JupyterLab serves the repository root and opens 4.1.
 # Terminals are off unless asked for: make lab TERMINALS=1. tests/test_learner_path.py starts
 # JupyterLab with exactly these options (make lab-args prints them); no news feed or update check
 # (nothing leaves the machine, no pop-up asking about news).
