@@ -67,7 +67,8 @@ test: $(STAMP) browser-deps
 	fi
 
 # The generation core (decoding, streaming, models) on the OLDEST versions pyproject.toml allows
-# (requirements/oldest.txt: transformers 5.17, ...), in a separate venv; CI runs it after `make test`.
+# (requirements/oldest.txt: torch 2.11, transformers 5.17, ...), in a separate venv; CI runs it after
+# `make test`. torch 2.11.0 is PyPI's CUDA build: about 2.6 GB to download, a few minutes to install.
 OLDEST := .venv-oldest
 test-oldest:
 	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
