@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt tools/jupyterlab-overrides
 
 install: $(STAMP)
 
-# JupyterLab serves the repository root (so the notebooks' ../imgs/ figures load) and opens 4.1.
+# JupyterLab serves the repository root and opens 4.1.
 # Terminals are off unless asked for: make lab TERMINALS=1. tests/test_learner_path.py starts
 # JupyterLab with exactly these options (make lab-args prints them); no news feed or update check
 # (nothing leaves the machine, no pop-up asking about news).
@@ -67,7 +67,8 @@ test: $(STAMP) browser-deps
 	fi
 
 # The generation core (decoding, streaming, models) on the OLDEST versions pyproject.toml allows
-# (requirements/oldest.txt: transformers 5.17, ...), in a separate venv; CI runs it after `make test`.
+# (requirements/oldest.txt: torch 2.11, transformers 5.17, ...), in a separate venv; CI runs it after
+# `make test`. torch 2.11.0 is PyPI's CUDA build: about 2.6 GB to download, a few minutes to install.
 OLDEST := .venv-oldest
 test-oldest:
 	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
@@ -81,7 +82,7 @@ test-oldest:
 # widgets driven from Python on cuda, then every notebook under nbval on cuda with the stand-ins
 # (outputs compared), with each notebook's peak GPU memory. Reports go to $(GPU_REPORT)/.
 # On an offline GPU image: make install-offline, then make test-gpu GPU_PY=python3 (no .venv).
-# Not yet recorded on a GPU (see tests/README.md); tools/gpu_check.sh wraps it for one device call.
+# Not yet recorded on a GPU (see tests/README.md); tools/gpu_check.sh wraps it as one script run.
 GPU_PY     ?=
 GPU_REPORT ?= build/gpu
 TEST_GPU_PY = $(if $(GPU_PY),$(GPU_PY),$(PY))
@@ -130,10 +131,10 @@ wheelhouse:
 install-offline:
 	$(OFFLINE_PY) tools/offline.py install --wheelhouse $(WHEELHOUSE)
 
-# This workplace's device tool carries at most 64 MiB with the repository (about 38 MiB of it are
-# the stand-ins): .whl/device-wheels.tar.xz holds only the wheels its CUDA image lacks
-# (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab or playwright (nbval
-# needs neither), re-packed with xz (~20 MiB). tools/gpu_check.sh installs from it.
+# For a GPU machine with no network that receives the repository plus at most 64 MiB of wheels
+# (about 38 MiB of the repository are the stand-ins): .whl/device-wheels.tar.xz holds only the
+# wheels its CUDA image lacks (tests/gpu/image_packages.txt) plus the kit's key pins, no JupyterLab
+# or playwright (nbval needs neither), re-packed with xz (~20 MiB). tools/gpu_check.sh installs from it.
 wheelhouse-device: wheelhouse
 	rm -rf .whl
 	$(PYTHON) tools/offline.py subset --wheelhouse $(WHEELHOUSE) --out .whl \

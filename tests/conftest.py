@@ -88,8 +88,9 @@ def tiny_models(gpt2_tokenizer, t5_tokenizer):
 
 
 def pytest_configure(config):
-    """Markers used by the suite (tests/test_browser.py: the JupyterLab + chromium test)."""
+    """Markers used by the suite (browser: the JupyterLab + chromium tests; wheel: tests/test_wheel.py)."""
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Debian chromium (needs /usr/bin/chromium)")
+    config.addinivalue_line("markers", "wheel: builds the wheel and installs it into a fresh venv (tests/test_wheel.py)")
 
 
 def wait_for_jupyter(process, url: str, token: str, log_path: Path, timeout: float = 60) -> None:

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 import nbformat
 import pytest
 from conftest import wait_for_jupyter
+from test_lab_language import menu_label
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -190,7 +191,7 @@ def test_stepper_steps_and_branches_in_jupyterlab(chromium_path, lab):
             page.locator(".jp-Notebook .jp-Cell").first.wait_for()
             _wait_for_idle_kernel(page, url, token)
             page.keyboard.press("Control+b")  # fold the file browser away: more room for the widget
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text=menu_label("Run")).first.click()  # 运行 (zh_CN default)
             page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
             candidates = page.locator(".dli-stepper-candidate")

@@ -5,8 +5,9 @@ repository root as root_dir, no terminals), on a free localhost port with a rand
 isolated config/data/settings folders (tests/test_browser.py has the helpers and the network
 guard). Two user settings keep the test honest and the checkout clean: notebook windowing off
 (every cell is in the page, so every output and image can be checked) and autosave off (the
-executed notebooks are never written back). Each lesson notebook 04-1 ... 04-5 is opened,
-Run > Run All Cells is clicked, and after the kernel is idle the page must show: the same
+executed notebooks are never written back). JupyterLab must show its menus in Chinese (the
+language pack and the zh_CN default of `make lab`). Each lesson notebook 04-1 ... 04-5 is opened,
+运行 → 运行所有单元格 (Run > Run All Cells) is clicked, and after the kernel is idle the page must show: the same
 kernel, still alive (it answers a request, and it is the same process: the server restarts a
 dead kernel under its old id); no broken image (naturalWidth 0, or an HTTP status >= 400); no stderr or
 error output; no "Error displaying widget"; no uncaught page error. Then the steppers (4.2, 4.4)
@@ -30,6 +31,7 @@ from urllib.parse import urlparse
 import pytest
 from conftest import wait_for_jupyter
 from test_browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, _free_port, _stop, _write_isolated_jupyter_dirs
+from test_lab_language import TOP_MENUS, menu_label
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "browser"
@@ -202,6 +204,10 @@ class LessonPage:
             ws.close()
         return False
 
+    def menu_bar(self) -> list[str]:
+        """The main menu titles as the page shows them."""
+        return self.page.locator(".lm-MenuBar-itemLabel").evaluate_all("els => els.map(e => e.innerText.trim())")
+
     def prompts(self) -> list[str]:
         return self.page.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all("els => els.map(e => e.innerText)")
 
@@ -212,7 +218,7 @@ class LessonPage:
 
     def run_all(self) -> None:
         self.page.keyboard.press("Control+b")  # fold the file browser away, as a learner would for room
-        self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=menu_label("Run")).first.click()
         self.page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
         def finished() -> bool:
@@ -312,6 +318,9 @@ def test_run_all_cells_then_use_the_widgets(browser, make_lab, name):
     lesson = LessonPage(browser, url, token, name, notebook_url_path(args, name), server_pid)
     try:
         lesson.open()
+        chinese = [menu_label(m) for m in TOP_MENUS]
+        assert set(chinese) <= set(lesson.menu_bar()), (
+            f"{name}: the menu bar should be in Chinese (make lab's default locale zh_CN): {lesson.menu_bar()}")
         kernel_id = lesson.kernel()["id"]
         pid = lesson.kernel_pid(kernel_id)
         assert pid, f"{name}: no process found for kernel {kernel_id}"

@@ -9,6 +9,7 @@ re-running the offending cells.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import re
 import sys
@@ -57,6 +58,28 @@ def test_notebook_is_clean(path):
                           + "\n(run `python tools/clean_notebooks.py` and re-run the cells that report problems)")
 
 
+@pytest.mark.parametrize("path", **_params(NOTEBOOKS))
+def test_figures_travel_with_the_notebook(path):
+    """A notebook opened on its own (copied, downloaded, in a wheel) still shows its figures:
+    each is a cell attachment equal to the current imgs/ file, and nothing links ../imgs."""
+    nb = nbformat.read(path, as_version=4)
+    links = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and re.search(r"\bimgs/", c.source)]
+    assert not links, f"{path.name}: markdown cell(s) {links} link imgs/: run `python tools/clean_notebooks.py`"
+    for i, cell in enumerate(nb.cells):
+        for name, data in (cell.get("attachments") or {}).items():
+            figure = ROOT / "imgs" / name
+            assert figure.is_file(), f"{path.name}: cell {i} carries {name}, which is not a figure in imgs/"
+            assert base64.b64decode(data["image/png"]) == figure.read_bytes(), (
+                f"{path.name}: cell {i}: attachment {name} differs from imgs/{name}: run `python tools/clean_notebooks.py`")
+            assert f"attachment:{name}" in cell.source, f"{path.name}: cell {i} carries {name} but does not show it"
+
+
+def test_every_figure_is_shown_by_some_lesson():
+    shown = {name for path in NOTEBOOKS for cell in nbformat.read(path, as_version=4).cells
+             for name in (cell.get("attachments") or {})}
+    assert shown == {p.name for p in (ROOT / "imgs").glob("*.png")}
+
+
 KERNEL_KILLERS = re.compile(r"do_shutdown\(|os\._exit\(|sys\.exit\(|\bexit\(\)|quit\(\)|kernel\.shutdown|restart_kernel")
 
 
@@ -72,8 +95,9 @@ def test_run_all_cannot_end_the_kernel(path):
 def test_lesson_ends_by_pointing_at_the_kernel_menu(path):
     nb = nbformat.read(path, as_version=4)
     last = nb.cells[-1]
-    assert last.cell_type == "markdown" and "Kernel → Shut Down Kernel" in last.source, (
-        f"{path.name}: the last cell should tell the learner to free memory with Kernel → Shut Down Kernel")
+    assert last.cell_type == "markdown" and "**内核 → 关闭内核**" in last.source, (
+        f"{path.name}: the last cell should tell the learner to free memory with **内核 → 关闭内核** "
+        "(Kernel → Shut Down Kernel, as JupyterLab's Chinese language pack names it)")
 
 
 # --- one voice across 4.1-4.5 (notebooks/INSTRUCTORS.md: glossary and conventions) ------------
@@ -302,6 +326,38 @@ def test_cleaning_gives_missing_cell_ids(tmp_path):
     first = [c.id for c in nbformat.read(path, as_version=4).cells]
     assert len(set(first)) == len(first) and all(first)
     assert clean_notebooks.process(path, check=True) == []
+
+
+def test_cleaning_turns_figure_links_into_attachments_from_imgs(tmp_path):
+    images = tmp_path / "imgs"
+    images.mkdir()
+    (images / "f.png").write_bytes(b"\x89PNG first")
+    (tmp_path / "notebooks").mkdir()
+    nb = _clean_notebook()
+    nb.cells[0].source = ('# 4.2 图\n\n![图一](../imgs/f.png)\n<div><img src="../imgs/f.png" alt="图二" width="900"/></div>\n'
+                          "![web](https://example.org/x.png) ![gone](../imgs/missing.png) `code`")
+    clean, changes = clean_notebooks.normalise(nb, folder=tmp_path / "notebooks", images=images)
+    cell = clean.cells[0]
+    assert cell.source == ("# 4.2 图\n\n![图一](attachment:f.png)\n![图二](attachment:f.png)\n"
+                           "![web](https://example.org/x.png) ![gone](../imgs/missing.png) `code`")
+    assert base64.b64decode(cell.attachments["f.png"]["image/png"]) == b"\x89PNG first"
+    assert "cell 0: figure links -> attachments" in changes
+    # the missing figure stays a link, and the checker says so
+    assert any("link to ../imgs/missing.png" in str(p) for p in clean_notebooks.find_problems(clean))
+
+    # a figure redrawn in imgs/: the attachment follows it, and only it changes
+    (images / "f.png").write_bytes(b"\x89PNG second")
+    again, changes = clean_notebooks.normalise(clean, folder=tmp_path / "notebooks", images=images)
+    assert changes == ["cell 0: attachment f.png <- imgs/f.png"]
+    assert base64.b64decode(again.cells[0].attachments["f.png"]["image/png"]) == b"\x89PNG second"
+    assert again.cells[0].source == cell.source
+    assert clean_notebooks.normalise(again, folder=tmp_path / "notebooks", images=images)[1] == []
+
+
+def test_checker_reports_an_attachment_the_cell_lacks():
+    nb = _clean_notebook()
+    nb.cells[0].source = "![图](attachment:nowhere.png)"
+    assert any("attachment(s) nowhere.png" in str(p) for p in clean_notebooks.find_problems(nb))
 
 
 # --- nbval's sanitizers ------------------------------------------------------------------------

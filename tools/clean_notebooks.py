@@ -14,6 +14,12 @@ Without paths it works on ``notebooks/**/*.ipynb``. Normalising means:
   code cells without outputs get ``execution_count: null``;
 * consecutive stream outputs of the same name (stdout, stderr) become one, so streamed text
   never splits mid-word across output blocks (nbval merges them the same way when comparing);
+* every figure of ``imgs/`` a markdown cell shows travels with the notebook: a link to it
+  (``![alt](../imgs/x.png)``, or an ``<img src="../imgs/x.png" ...>`` tag, which becomes the
+  markdown image ``![alt](attachment:x.png)`` so that nbconvert's pages embed it too) is
+  rewritten to ``attachment:x.png`` and the cell's attachment is the current ``imgs/x.png``;
+  imgs/ stays the single source (``make figures``), and a notebook opened on its own still
+  shows its figures;
 * nbformat 4.5, cell ids kept (missing or duplicate ids get a deterministic new one), written
   the way JupyterLab writes (1-space indent, sorted keys, UTF-8, trailing newline).
 
@@ -27,6 +33,7 @@ finding, or with ``--check`` would be rewritten.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import hashlib
 import json
@@ -39,6 +46,8 @@ import nbformat
 
 from dli_seq.course import merge_streams  # one definition, shared with the course runner
 
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "imgs"  # the figures (tools/make_figures.py); notebooks carry them as attachments
 DROP_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "jupyter")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
@@ -54,6 +63,11 @@ ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z])?")
 WARNING = re.compile(r"Warning")  # Warning, UserWarning, FutureWarning, DeprecationWarning, ...
 TRACEBACK = "Traceback (most recent call last)"
 _CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+_MD_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)\)")
+_HTML_IMAGE = re.compile(r"<div>\s*(?P<tag><img\b[^>]*>)\s*</div>|(?P<bare><img\b[^>]*>)")
+_ATTR = re.compile(r"""\b(?P<name>src|alt)=(?P<q>["'])(?P<value>.*?)(?P=q)""")
+_ATTACHMENT = re.compile(r"attachment:(?P<name>[\w.-]+)")
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".svg": "image/svg+xml"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,13 @@ def find_problems(nb, path: str = "<notebook>") -> list[Problem]:
             problems.append(Problem(path, index, what))
 
         source = _text(cell.get("source", ""))
+        if cell.get("cell_type") == "markdown":
+            if m := re.search(r"[\w./-]*\bimgs/[\w.-]+", source):
+                report(f"link to {m.group(0)}: a notebook opened on its own cannot show it; put the figure in imgs/ "
+                       "and run tools/clean_notebooks.py (it becomes an attachment)")
+            missing = sorted({m["name"] for m in _ATTACHMENT.finditer(source)} - set(cell.get("attachments") or {}))
+            if missing:
+                report(f"shows attachment(s) {', '.join(missing)} that the cell does not carry")
         if m := ABSOLUTE_PATH.search(source):
             report(f"absolute path {m.group(0)!r} in source: {_excerpt(source, m.start())}")
         if ANSI.search(source):
@@ -126,6 +147,59 @@ def find_problems(nb, path: str = "<notebook>") -> list[Problem]:
     return problems
 
 
+def figure_attachment(name: str, images: Path = IMAGES) -> dict[str, str] | None:
+    """The attachment entry ({mime: base64}) for ``imgs/<name>``, or None if it is not a figure there."""
+    path = images / name
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None or not path.is_file() or path.parent.resolve() != images.resolve():
+        return None
+    return {mime: base64.b64encode(path.read_bytes()).decode("ascii")}
+
+
+def _figure_name(src: str, folder: Path | None, images: Path) -> str | None:
+    """The file name in ``images`` that a relative link ``src`` from ``folder`` points at, if any."""
+    if folder is None or re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I) or src.startswith("/"):
+        return None
+    target = (folder / src).resolve()
+    return target.name if target.parent == images.resolve() and target.is_file() else None
+
+
+def embed_figures(source: str, folder: Path | None, images: Path = IMAGES) -> tuple[str, set[str]]:
+    """Markdown with its links to figures in ``images`` rewritten as ``attachment:`` images.
+
+    Returns the new source and the names of every figure it shows from ``images`` (old
+    attachments included), which the cell must carry.
+    """
+    def markdown_image(m) -> str:
+        name = _figure_name(m["src"], folder, images)
+        return m[0] if name is None else f"![{m['alt']}](attachment:{name})"
+
+    def html_image(m) -> str:
+        attrs = {a["name"]: a["value"] for a in _ATTR.finditer(m["tag"] or m["bare"])}
+        name = _figure_name(attrs.get("src", ""), folder, images)
+        return m[0] if name is None else f"![{attrs.get('alt', '')}](attachment:{name})"
+
+    source = _HTML_IMAGE.sub(html_image, _MD_IMAGE.sub(markdown_image, source))
+    shown = {m["name"] for m in _ATTACHMENT.finditer(source) if figure_attachment(m["name"], images) is not None}
+    return source, shown
+
+
+def _attach_figures(cell, index: int, folder: Path | None, images: Path, changes: list[str]) -> None:
+    source = _text(cell.get("source", ""))
+    new_source, shown = embed_figures(source, folder, images)
+    if new_source != source:
+        cell["source"] = new_source
+        changes.append(f"cell {index}: figure links -> attachments")
+    attachments = dict(cell.get("attachments") or {})
+    for name in sorted(shown):
+        current = figure_attachment(name, images)
+        if attachments.get(name) != current:
+            attachments[name] = current
+            changes.append(f"cell {index}: attachment {name} <- imgs/{name}")
+    if attachments:
+        cell["attachments"] = nbformat.from_dict(attachments)
+
+
 def _new_cell_id(cell, index: int, taken: set[str]) -> str:
     seed = f"{index}\0{cell.get('cell_type', '')}\0{_text(cell.get('source', ''))}"
     digest = hashlib.sha1(seed.encode("utf-8")).hexdigest()
@@ -136,8 +210,11 @@ def _new_cell_id(cell, index: int, taken: set[str]) -> str:
     return f"cell-{index}-{digest[:8]}"  # pragma: no cover - 30 collisions in a row
 
 
-def normalise(nb) -> tuple[object, list[str]]:
-    """A clean copy of one course notebook (4.1-4.5) and a list of what was changed (empty: was clean)."""
+def normalise(nb, folder: Path | None = None, images: Path = IMAGES) -> tuple[object, list[str]]:
+    """A clean copy of one course notebook (4.1-4.5) and a list of what was changed (empty: was clean).
+
+    ``folder`` is where the notebook lies (its links to ``images`` are resolved from there).
+    """
     nb = copy.deepcopy(nb)
     changes: list[str] = []
 
@@ -169,6 +246,8 @@ def normalise(nb) -> tuple[object, list[str]]:
         if dropped:
             changes.append(f"cell {index}: metadata {', '.join(dropped)}")
 
+        if cell.get("cell_type") == "markdown":
+            _attach_figures(cell, index, folder, images, changes)
         if cell.get("cell_type") != "code":
             continue
         if cell.get("outputs"):
@@ -206,7 +285,7 @@ def process(path: Path, check: bool = False) -> list[str]:
     except Exception as err:  # noqa: BLE001 - an unreadable notebook is a finding like any other
         return [f"{shown}: cannot read: {type(err).__name__}: {err}"]
 
-    clean, changes = normalise(nb)
+    clean, changes = normalise(nb, folder=path.resolve().parent)
     try:
         nbformat.validate(clean)
     except nbformat.ValidationError as err:

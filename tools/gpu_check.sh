@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# The GPU check of issues 13 and 14 as ONE call on a lent CUDA machine (tests/README.md, GPU section).
+# The GPU check of issues 13 and 14 as ONE script on a CUDA machine with no network (tests/README.md, GPU section).
 #
 # Prepare here (network to PyPI, no GPU):   make wheelhouse-device      # -> .whl/device-wheels.tar.xz
-# Then one device call, from the repository root, carrying .whl:
+# Then copy the repository with .whl/ to the GPU machine and run, from the repository root:
 #     bash tools/gpu_check.sh
 # It installs the kit offline into the image's Python (torch untouched), runs what `make test-gpu`
 # runs (tests/gpu + the core tests, then every notebook under nbval with each notebook's peak GPU
 # memory; a notebook that fails strict nbval is run again with --nbval-lax, to tell output
 # differences from errors), then benchmarks/decode.py --device cuda in the time that is left.
 # Everything lands in $OUT (default build/gpu): gpu_check.log, summary.md, summary.json,
-# core.xml, notebooks.xml, notebook_memory.json, cuda.json, cuda.md (8 files: the device tool's limit).
+# core.xml, notebooks.xml, notebook_memory.json, cuda.json, cuda.md (8 files, easy to copy back).
 #
-# Knobs: GPU_PY (python3), GPU_CHECK_BUDGET_S (480 s for the whole script; the device tool allows 600 a call),
+# Knobs: GPU_PY (python3), GPU_CHECK_BUDGET_S (480 s for the whole script, to finish inside a 10-minute slot),
 # GPU_CHECK_PARTS ("install core notebooks bench"), GPU_BENCH_ARGS (see below).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -87,4 +87,4 @@ $PY tools/gpu_summary.py "$OUT" --wall-s $(( $(date +%s) - START ))
 rm -f "$OUT/.rc"
 echo "gpu_check done in $(( $(date +%s) - START )) s"
 exec 1>&- 2>&-
-wait $TEE_PID  # the log is complete before the device tool collects $OUT
+wait $TEE_PID  # the log is complete before anyone collects $OUT

@@ -10,8 +10,8 @@ Two steps, on two machines:
    the version already installed, then installs the kit itself with ``--no-deps`` (editable),
    and checks afterwards that torch is still the very same build.
 
-``subset`` copies part of a wheelhouse to another folder (the device tool of this workplace
-carries at most 64 MiB): the wheels the image lacks, plus the ones whose pinned version matters
+``subset`` copies part of a wheelhouse to another folder (for a GPU machine that receives the
+repository plus at most 64 MiB of wheels): the wheels the image lacks, plus the ones whose pinned version matters
 for the kit's results (transformers, tokenizers, ...). ``install --relax-missing`` then keeps a
 requirement's pin only where its wheel is at hand, and otherwise accepts the image's version.
 
@@ -151,8 +151,8 @@ def cmd_subset(args) -> int:
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True).stdout.split("\0")
     tree = sum((ROOT / f).stat().st_size for f in tracked if f and (ROOT / f).is_file())
     travel = (tree + total) / 2**20
-    print(f"the device call would carry about {travel:.1f} MiB (tracked files {tree / 2**20:.1f} MiB + these); "
-          f"its limit is 64 MiB{'' if travel < 63 else ': TOO MUCH, leave more to the image'}")
+    print(f"the GPU machine would receive about {travel:.1f} MiB (tracked files {tree / 2**20:.1f} MiB + these); "
+          f"keep it under 64 MiB{'' if travel < 63 else ': TOO MUCH, leave more to the image'}")
     return 0
 
 
