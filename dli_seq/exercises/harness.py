@@ -209,7 +209,7 @@ def call_learner(fn: Callable, *args, limit: float | None = None, what: str = "�
         raise Problem(f"{what}调用了 exit() 或 sys.exit()：在 notebook 里这会结束运行，删掉这一行，用 return 返回结果。"
                       ) from None
     except KeyboardInterrupt:
-        raise Problem("检查被中断了（Kernel → Interrupt 或 Ctrl-C）：改好以后重新运行这个单元格。") from None
+        raise Problem("检查被中断了（内核 → 中断内核）：改好以后重新运行这个单元格。") from None
     except BaseException as err:  # noqa: BLE001 - the learner's code may raise anything
         raise Problem(f"{what}运行时出错 —— {messages.one_line(err)}") from None
     finally:
@@ -258,7 +258,7 @@ def check(title: str, success: str):
             except Problem as problem:
                 outcome.fail(str(problem))
             except KeyboardInterrupt:
-                outcome.fail("检查被中断了（Kernel → Interrupt 或 Ctrl-C）：重新运行这个单元格。")
+                outcome.fail("检查被中断了（内核 → 中断内核）：重新运行这个单元格。")
             except BaseException as err:  # noqa: BLE001 - a check must never raise
                 outcome.fail(f"检查本身出错了 —— {messages.one_line(err)}。重新运行上面的单元格后再试；还不行就告诉老师。")
             finally:
