@@ -111,6 +111,16 @@ def mask_explorer(tokenizer=None, source: str = "Hello World! How's it going?",
         return _draw_masks(masks, m, n, size=0.32)
 
 
+def png_base64(fig) -> str:
+    """A figure as base64 PNG text, as JupyterLab shows inline figures (4.3: the mask explorer)."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def _explorer(tokenizer, source, target) -> MaskExplorer:
     boxes = [W.Text(value=v if isinstance(v, str) else " ".join(v), description=d,
                     layout=W.Layout(width="600px")) for v, d in ((source, "源句"), (target, "目标句"))]
@@ -128,10 +138,10 @@ def _explorer(tokenizer, source, target) -> MaskExplorer:
             message.value = f"<span style='color:#b00020'>{html.escape(str(err))}</span>"
             return
         message.value = ""
-        with out:
-            from IPython.display import display
-            out.clear_output(wait=True)
-            display(box.figure)
+        # Set the Output widget's content in one state update (no `with out:` capture): the page
+        # never flickers, and a headless runner (nbclient) need not mimic the widget's capture.
+        out.outputs = ({"output_type": "display_data", "metadata": {},
+                        "data": {"image/png": png_base64(box.figure), "text/plain": "<图：三种注意力掩码>"}},)
     for text_box in boxes:
         text_box.observe(redraw, names="value")
     redraw()

@@ -62,8 +62,10 @@ def test_mask_explorer_with_tokenizer_and_widget(t5):
     assert isinstance(box, W.VBox)
     source, target, message, out = box.children
     assert box.figure.axes[2].images[0].get_array().shape[1] == m and not message.value
+    first_png = out.outputs[0]["data"]["image/png"]  # the figure itself is in the Output widget's state
     target.value = "Bonjour le monde !"
     assert box.figure.axes[2].images[0].get_array().shape == (n, m)
+    assert len(out.outputs) == 1 and out.outputs[0]["data"]["image/png"] != first_png
     out.outputs = ({"output_type": "display_data", "data": {"text/plain": "the old figure"}, "metadata": {}},)
     source.value = ""
     assert "不能为空" in message.value
