@@ -468,6 +468,7 @@ def load(name: str, device: str | torch.device | None = None, dtype: str | torch
             print(standin_notice(spec))
         model.to(dev).eval()
         model.dli_seq_source = where.source  # read back with source_of(model)
+        model.dli_seq_hub_id = spec.hub_id  # the course runner's summary names the model by it
         return model, tokenizer
     raise _no_source_error(spec, skipped, mode)
 

@@ -14,7 +14,6 @@ import nbformat
 import pytest
 
 from dli_seq import course
-from dli_seq.models import REGISTRY
 
 PNG = base64.b64decode(  # a 1x1 PNG
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -38,7 +37,7 @@ def test_timeout_must_be_positive(capsys):
 
 def test_out_is_checked_before_anything_runs(tmp_path, capsys, monkeypatch):
     nb = _notebook(tmp_path / "a.ipynb", nbformat.v4.new_code_cell("print(1)"))
-    monkeypatch.setattr(course, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    monkeypatch.setattr(course.runner, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
     a_file = tmp_path / "build.txt"
     a_file.write_text("not a folder")
     for out in (a_file, a_file / "sub"):
@@ -97,14 +96,24 @@ def test_widget_snapshot_is_html_not_a_repr():
     assert "VBox(" not in page and "<Figure>" not in page
 
 
-def test_model_source_names_where_each_model_came_from(tmp_path, monkeypatch):
-    assert course.model_source(str(REGISTRY["gpt2"].standin_path)) == "gpt2: stand-in"
-    cached = "/root/.cache/huggingface/hub/models--google--flan-t5-large/snapshots/abc123"
-    assert course.model_source(cached) == "google/flan-t5-large: hub cache"
-    assert course.model_source("t5-base") == "t5-base: hub"
-    (tmp_path / "microsoft--phi-1_5").mkdir()
-    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(tmp_path))
-    assert course.model_source(str(tmp_path / "microsoft--phi-1_5")) == "microsoft/phi-1_5: local folder"
+def test_the_summary_and_the_page_name_each_models_source(tmp_path, monkeypatch, capsys):
+    """The probe reads models.source_of (set by models.load), not a guess from the folder's path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    _notebook(tmp_path / "m.ipynb", nbformat.v4.new_code_cell(
+        "from dli_seq import models\nmodel, tok = models.load('gpt2', device='cpu', quiet=True)\n"
+        "import torch\nother = torch.nn.Linear(2, 2)\nother.config = type('C', (), {'_name_or_path': 'mine'})()"))
+    assert course.main(["--notebooks", "m.ipynb", "--out", "out", "--timeout", "120"]) == 0
+    assert re.search(r"m\.ipynb .*gpt2: stand-in, mine: other .* ok", capsys.readouterr().out)
+    page = (tmp_path / "out" / "m.html").read_text(encoding="utf-8")
+    assert "随包附带的替身模型" in page and "不是由 dli_seq.models.load 加载的" in page
+
+
+def test_probe_answers_are_read_back():
+    text = course.runner.PROBE_MARK + ' [["gpt2", "hub"], ["t5-base", "hub-cache"]]\n'
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    assert course.probe_models(outputs) == ["gpt2: hub", "t5-base: hub-cache"]
+    assert course.probe_models([nbformat.v4.new_output("stream", name="stdout", text="nothing")]) == []
 
 
 def test_course_page_reads_offline_and_bad_notebooks_are_reported(tmp_path, capsys, monkeypatch):
@@ -176,13 +185,13 @@ def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
 
 
 def test_two_jobs_only_when_every_model_is_a_stand_in(monkeypatch):
-    monkeypatch.setattr(course.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(course.runner.os, "cpu_count", lambda: 2)
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
     assert course.default_jobs() == 2
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", "")
     assert course.default_jobs() == 1  # hub models (or an error to report): one at a time
-    monkeypatch.setattr(course.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(course.runner.os, "cpu_count", lambda: 1)
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
     assert course.default_jobs() == 1
