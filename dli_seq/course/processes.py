@@ -1,7 +1,7 @@
 """Stopping ``make course`` cleanly (4.1-4.5 run headless): Ctrl-C and SIGTERM end every worker and kernel.
 
 The runner's workers ignore Ctrl-C (:func:`ignore_interrupts`), so a Ctrl-C in the terminal reaches
-the runner only, as :class:`Stopped`. The runner then ends its whole process tree (:func:`end_tree`):
+the runner only, as :class:`Stopped`. The runner then ends its workers and their kernels (:func:`end_tree`):
 each notebook's worker and the kernel it started (kernels run in a session of their own, so the
 terminal's Ctrl-C never reaches them). A second Ctrl-C while that happens exits at once
 (:func:`exit_now`), still ending every process it can find.
@@ -41,8 +41,30 @@ def ignore_interrupts() -> None:
 
 
 def raise_stopped(signum, frame) -> None:
-    """Signal handler of the runner: turn Ctrl-C / SIGTERM into :class:`Stopped` (4.1-4.5 runs)."""
+    """Signal handler of the runner: turn Ctrl-C / SIGTERM into :class:`Stopped` (4.1-4.5 runs).
+
+    From then on a second Ctrl-C or SIGTERM exits at once (:func:`exit_now`).
+    """
+    signal.signal(signal.SIGINT, exit_now)
+    signal.signal(signal.SIGTERM, exit_now)
     raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def interrupts_ignored():
+    """Inside the block Ctrl-C is ignored, and so it is in every process started there (4.1-4.5 runs).
+
+    The runner starts its workers here: a Ctrl-C while one is still starting up must not print
+    a traceback from it, the runner alone handles it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -100,6 +122,18 @@ def process_tree(root: int | None = None) -> list[int]:
     return found
 
 
+def worker_tree() -> list[int]:
+    """The runner's workers and everything they started (their kernels), parents first (4.1-4.5 runs).
+
+    Only multiprocessing's workers: its resource tracker ends by itself when the runner does.
+    """
+    pids: list[int] = []
+    for worker in multiprocessing.active_children():
+        if worker.pid is not None:
+            pids += [worker.pid] + process_tree(worker.pid)
+    return pids
+
+
 def is_running(pid: int) -> bool:
     """True while ``pid`` exists and has not ended (a zombie has ended) (4.1-4.5 runs)."""
     parents = _parents()
@@ -126,12 +160,12 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def end_tree(pids: list[int] | None = None, grace: float = GRACE_S) -> list[int]:
-    """End ``pids`` (default: this process's whole tree): SIGTERM, then SIGKILL after ``grace`` s (4.1-4.5 runs).
+    """End ``pids`` (default: :func:`worker_tree`): SIGTERM, then SIGKILL after ``grace`` s (4.1-4.5 runs).
 
     Kernels are ended with their process group (what they started themselves). Returns the pids
     still running afterwards (normally none).
     """
-    pids = process_tree() if pids is None else pids
+    pids = worker_tree() if pids is None else pids
     for pid in reversed(pids):  # children first: a kernel is not left to find its worker gone
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -148,6 +182,6 @@ def end_tree(pids: list[int] | None = None, grace: float = GRACE_S) -> list[int]
 
 def exit_now(signum, frame) -> None:
     """Signal handler for a second Ctrl-C: kill every process of the run and exit at once (4.1-4.5 runs)."""
-    for pid in process_tree():
+    for pid in worker_tree():
         _signal(pid, signal.SIGKILL)
     os._exit(EXIT_CODES.get(signum, 128 + signum))

@@ -24,17 +24,16 @@ import glob
 import json
 import os
 import sys
-import signal
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 from ..messages import one_line
 from .page import export_html, joined_text, merge_streams
-from .processes import Stopped, end_tree, exit_now, ignore_interrupts, process_tree, stop_on_signals
+from .processes import Stopped, end_tree, ignore_interrupts, interrupts_ignored, stop_on_signals, worker_tree
 
 DEFAULT_PATTERNS = ("notebooks/04-*.ipynb", "notebooks/solutions/*.ipynb")
 KERNEL_NAME = "python3"
@@ -267,21 +266,21 @@ def _positive_int(text: str) -> int:
 
 
 def overwrite_problem(out: Path, notebooks: list[Path], root: Path) -> str | None:
-    """Why ``--out`` would overwrite or litter the notebooks being run (None if it would not).
+    """Why ``--out`` would overwrite a course notebook (4.1-4.5) or fill its folder (None if it would not).
 
-    The executed copies are ``<out>/<stem>.ipynb``: with ``--out`` the notebooks' own folder they
-    would replace the lesson notebooks themselves.
+    The executed copies are ``<out>/<stem>.ipynb``: with ``--out`` the notebooks' own folder, or one
+    where a copy lands on a lesson notebook, they would replace the notebooks themselves.
     """
     target = out.resolve()
     if target in {nb.resolve().parent for nb in notebooks}:
         return (f"--out {out} is the folder of the notebooks being run: the executed copies would overwrite "
                 "them. Give another folder (default: build).")
-    sources = {nb.resolve() for nb in notebooks}
+    sources = {nb.resolve() for nb in notebooks + find_notebooks(list(DEFAULT_PATTERNS))}
     for nb in notebooks:
         stem = target / output_stem(nb, root)
-        if stem.with_name(stem.name + ".ipynb") in sources:
-            return (f"--out {out}: the executed copy of {nb} would overwrite a notebook being run. "
-                    "Give another folder (default: build).")
+        if stem.with_name(stem.name + ".ipynb").resolve() in sources:
+            return (f"--out {out}: the executed copy of {nb} would overwrite the notebook "
+                    f"{stem.with_name(stem.name + '.ipynb')}. Give another folder (default: build).")
     return None
 
 
@@ -358,17 +357,23 @@ def run_all(notebooks: list[Path], out: Path, root: Path, timeout: int, jobs: in
     from tqdm import tqdm
 
     results: dict[Path, NotebookResult] = {}
-    running: dict = {}
+    queued, running = list(notebooks), {}
     stopped: Stopped | None = None
-    pool = None
-    with tqdm(total=len(notebooks), desc="course", unit="nb", file=sys.stderr, dynamic_ncols=True) as bar:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=ignore_interrupts)
+
+    def start_next() -> None:  # one notebook per idle worker: a queued notebook is never half-started
+        with interrupts_ignored():  # a worker starts with Ctrl-C ignored: Ctrl-C is the runner's
+            notebook = queued.pop(0)
+            running[pool.submit(run_notebook, notebook, out, root, timeout)] = notebook
+
+    with tqdm(total=len(notebooks), desc="course", unit="nb", file=sys.stderr, dynamic_ncols=True) as bar, \
+            stop_on_signals():
         try:
-            with stop_on_signals():
-                pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                                           initializer=ignore_interrupts)
-                running = {pool.submit(run_notebook, nb, out, root, timeout): nb for nb in notebooks}
-                for done in as_completed(running):
-                    notebook = running[done]
+            while queued and len(running) < jobs:
+                start_next()
+            while running:
+                for done in wait(running, return_when=FIRST_COMPLETED).done:
+                    notebook = running.pop(done)
                     try:
                         result = done.result()
                     except Exception as err:  # noqa: BLE001 - a worker that died is one failed notebook
@@ -378,26 +383,19 @@ def run_all(notebooks: list[Path], out: Path, root: Path, timeout: int, jobs: in
                     bar.update()
                     if not result.ok:
                         bar.write(f"FAILED {notebook}: {result.error}", file=sys.stderr)
-        except Stopped as stop:
+                    if queued:
+                        start_next()
+        except Stopped as stop:  # a second Ctrl-C from here on exits at once (processes.exit_now)
             stopped = stop
-            previous = {sig: signal.signal(sig, exit_now) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:  # a second Ctrl-C meanwhile: out at once
-                tree = process_tree()
-                if pool is not None:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                end_tree(tree)
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
+            tree = worker_tree()
+            pool.shutdown(wait=False, cancel_futures=True)
+            end_tree(tree)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=stopped is None, cancel_futures=True)
-    for future, notebook in running.items():
-        if notebook not in results:
-            state = "interrupted" if future.running() or future.done() else "not started"
-            results[notebook] = NotebookResult(notebook, 0, 0.0, stopped=state)
-    for notebook in notebooks:
-        results.setdefault(notebook, NotebookResult(notebook, 0, 0.0, stopped="not started"))
+            pool.shutdown(wait=stopped is None, cancel_futures=True)
+    for notebook in running.values():
+        results[notebook] = NotebookResult(notebook, 0, 0.0, stopped="interrupted")
+    for notebook in queued:
+        results[notebook] = NotebookResult(notebook, 0, 0.0, stopped="not started")
     return results, stopped
 
 
