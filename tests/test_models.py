@@ -578,6 +578,14 @@ def test_hf_endpoint_mirror_is_used(monkeypatch, tmp_path, tiny_gpt2_folder, loc
     assert tokenizer("Hello world").input_ids == [15496, 995]
     assert any(path.endswith("/model.safetensors") for verb, path in handler.requests if verb == "GET")
     assert "stand-in" not in capsys.readouterr().out
+    # where it came from has one home, models.source_of: a fresh download is "hub", then the cache serves it
+    assert models.source_of(model) == "hub" and model.dli_seq_hub_id == "gpt2"
+    again, _ = models.load("gpt2", device="cpu")
+    assert models.source_of(again) == "hub-cache"
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    standin, _ = models.load("gpt2", device="cpu", quiet=True)
+    assert models.source_of(standin) == "stand-in" and models.is_standin(standin)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     # a mirror that answers 404 for the model is a reason, not a hang or a traceback
     handler.status = 404
     assert "HTTP 404" in models.hub_check("gpt2")
