@@ -26,7 +26,6 @@ loads. Pickled weights (``pytorch_model.bin``) are never loaded.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time

@@ -153,8 +153,6 @@ def probe_models(outputs: list) -> list[str]:
     return []
 
 
-
-
 def _read_notebook(notebook: Path):
     """The notebook, or a one-line reason why it is not a valid one."""
     import nbformat
