@@ -272,8 +272,14 @@ def test_ctrl_c_stops_at_once_reports_what_ran_and_ends_every_kernel(tmp_path):
     import signal
 
     runner, tree = _start_course(tmp_path)
+    kernel = int((tmp_path / "started-a").read_text())
+    with open(f"/proc/{kernel}/cmdline", "rb") as cmdline:
+        args = cmdline.read().split(b"\0")
+    connection = __import__("pathlib").Path(os.fsdecode(args[args.index(b"-f") + 1]))
+    assert connection.is_file()
     os.killpg(runner.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
     out, err = runner.communicate(timeout=30)
+    assert not connection.exists()  # the kernel was shut down, not just left
     assert runner.returncode == 130, (out, err)
     assert re.search(r"a\.ipynb .* INTERRUPTED", out) and re.search(r"b\.ipynb .* NOT STARTED", out)
     assert not (tmp_path / "started-b").exists()  # the queued notebook never started

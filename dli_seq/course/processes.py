@@ -159,13 +159,26 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
+def connection_file(pid: int) -> Path | None:
+    """The connection file a Jupyter kernel was started with (``-f kernel-....json``), read from /proc, or None."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for flag, value in zip(args, args[1:]):
+        if flag == b"-f" and value.endswith(b".json") and Path(os.fsdecode(value)).name.startswith("kernel-"):
+            return Path(os.fsdecode(value))
+    return None
+
+
 def end_tree(pids: list[int] | None = None, grace: float = GRACE_S) -> list[int]:
     """End ``pids`` (default: :func:`worker_tree`): SIGTERM, then SIGKILL after ``grace`` s (4.1-4.5 runs).
 
-    Kernels are ended with their process group (what they started themselves). Returns the pids
-    still running afterwards (normally none).
+    Kernels are ended with their process group (what they started themselves), and their
+    connection files removed. Returns the pids still running afterwards (normally none).
     """
     pids = worker_tree() if pids is None else pids
+    leftovers = [path for path in map(connection_file, pids) if path is not None]
     for pid in reversed(pids):  # children first: a kernel is not left to find its worker gone
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -177,6 +190,8 @@ def end_tree(pids: list[int] | None = None, grace: float = GRACE_S) -> list[int]
     deadline = time.monotonic() + 1.0
     while any(is_running(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
+    for path in leftovers:  # a kernel ended this way leaves its connection file: remove it as a shutdown would
+        path.unlink(missing_ok=True)
     return [pid for pid in pids if is_running(pid)]
 
 
