@@ -179,7 +179,7 @@ def end_tree(pids: list[int] | None = None, grace: float = GRACE_S) -> list[int]
     """
     pids = worker_tree() if pids is None else pids
     leftovers = [path for path in map(connection_file, pids) if path is not None]
-    for pid in reversed(pids):  # children first: a kernel is not left to find its worker gone
+    for pid in pids:  # workers first: a worker never sees its kernel die (and prints no traceback about it)
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while any(is_running(pid) for pid in pids) and time.monotonic() < deadline:
