@@ -1,9 +1,10 @@
 """``python -m dli_seq doctor``: what a workshop's first minute needs to know.
 
 Prints library versions, the device the lesson will use, and for each lesson model
-where it would load from (local folder, hub cache, hub, or offline stand-in). Each source is
-validated as ``load`` does (config, safetensors weights, tokenizer files; the hub within a few
-seconds); a source passed over is shown with its reason. Exit status 1 when a source that is
+where it would load from, in the names ``models.source_of`` uses (local-folder, hub-cache, hub or
+stand-in). Each source is validated by the same function ``load`` uses
+(``model_files.check_folder``: config, safetensors headers and shapes, a tokenizer that loads; the
+hub within a few seconds); a source passed over is shown with its reason. Exit status 1 when a source that is
 there (``DLI_SEQ_MODEL_DIR``, the cache, an ``HF_ENDPOINT`` mirror) is unusable, or a model has none.
 """
 

@@ -10,9 +10,10 @@ by :func:`resolve`, in this order:
 3. the hub itself (or the mirror in ``HF_ENDPOINT``), if it answers within ``HUB_TIMEOUT_S``;
 4. the small stand-in model that ships inside this package (``dli_seq/standins/``).
 
-A source counts only if it is complete: ``config.json`` of the right architecture (no
-``auto_map``: remote code is never run), safetensors weights whose headers check out, and
-tokenizer files. Pickled weights (``pytorch_model.bin``) are never loaded.
+A source counts only if it is usable (:mod:`dli_seq.model_files`, the one check that ``doctor``
+shares): ``config.json`` of the right architecture (no ``auto_map``: remote code is never run),
+safetensors weights whose headers check out and whose shapes fit the config, and a tokenizer that
+loads. Pickled weights (``pytorch_model.bin``) are never loaded.
 
 ``DLI_SEQ_MODELS`` picks the policy:
 
@@ -25,7 +26,6 @@ tokenizer files. Pickled weights (``pytorch_model.bin``) are never loaded.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -34,7 +34,10 @@ from pathlib import Path
 
 import torch
 
+from .devices import DTYPES, pick_device, pick_dtype  # noqa: F401 - re-exported
+from .errors import ModelLoadError
 from .messages import one_line
+from .model_files import TOKENIZER_FILES, check_folder, inspect_folder, model_class  # noqa: F401 - re-exported
 
 STANDIN_DIR = Path(__file__).parent / "standins"
 MODES = ("auto", "hub", "offline")
@@ -83,10 +86,6 @@ ALIASES = {"flan-t5-large": "google/flan-t5-large", "phi-1_5": "microsoft/phi-1_
            "phi-1.5": "microsoft/phi-1_5"}
 
 
-class ModelLoadError(RuntimeError):
-    """A lesson model could not be loaded; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class Resolution:
     """Where :func:`load` will take a model from: ``source`` is local-folder, hub-cache, hub or stand-in."""
@@ -103,9 +102,12 @@ class Resolution:
 
 def lesson_model(name: str) -> LessonModel:
     """Look up a lesson model by hub id or short alias (sections 4.2-4.5)."""
+    known = ", ".join(sorted(REGISTRY) + sorted(ALIASES))
+    if not isinstance(name, str):
+        raise ModelLoadError(f"模型名应是一个字符串，例如 load('gpt2')；收到的是 {type(name).__name__} {name!r}。"
+                             f"可以用的名字：{known}。")
     key = ALIASES.get(name, name)
     if key not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY) + sorted(ALIASES))
         raise ModelLoadError(f"{name!r} 不是课程里的模型。可以用的名字：{known}。")
     return REGISTRY[key]
 
@@ -121,7 +123,6 @@ def models_mode() -> str:
 HUB_TIMEOUT_S = 4.0  # the hub check (TCP + TLS + one HTTP answer) gives up after this: load decides in < 10 s
 UNREACHABLE_FOR_S = 60.0  # an endpoint that did not answer is not asked again for this long
 _UNREACHABLE: dict[str, tuple[float, str]] = {}
-TOKENIZER_FILES = "tokenizer.json, spiece.model or vocab.json + merges.txt"
 DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt"]  # config, weights, tokenizer: no pickles
 
 
@@ -196,67 +197,6 @@ def _probe(endpoint: str, hub_id: str, timeout: float) -> tuple[str | None, bool
     return None, True
 
 
-def _safetensors_problem(path: Path) -> str | None:
-    """Why a .safetensors file is unusable (missing, truncated, bad header), or None; reads only its header."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(8)
-            if len(head) < 8:
-                return f"{path.name} 被截断了（只有 {size} 字节）"
-            length = int.from_bytes(head, "little")
-            if length > size - 8 or length > 100_000_000:
-                return f"{path.name} 被截断了（头部声称 {length} 字节，文件只有 {size} 字节）"
-            header = json.loads(handle.read(length))
-    except OSError as err:
-        return f"{path.name} 无法读取（{one_line(err)}）"
-    except ValueError:
-        return f"{path.name} 的头部不是合法的 safetensors 格式"
-    ends = [entry["data_offsets"][1] for key, entry in header.items()
-            if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry]
-    if 8 + length + max(ends, default=0) > size:
-        return f"{path.name} 被截断了（应有 {8 + length + max(ends)} 字节，只有 {size} 字节）"
-    return None
-
-
-def check_folder(folder: str | Path, spec: LessonModel) -> str | None:
-    """None when ``folder`` holds a complete ``spec`` model (config, safetensors, tokenizer), else why not (4.1)."""
-    folder = Path(folder)
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "没有 config.json"
-    except (OSError, ValueError) as err:
-        return f"config.json 无法读取（{one_line(err)}）"
-    if not isinstance(config, dict):
-        return "config.json 不是一个 JSON 对象"
-    if "auto_map" in config:
-        return ("config.json 里有 auto_map：这个模型要运行仓库自带的代码，dli-seq 从不启用 "
-                "trust_remote_code，不加载它")
-    if config.get("model_type") != spec.model_type:
-        return (f"config.json 的 model_type 是 {config.get('model_type')!r}，而 {spec.hub_id} "
-                f"应是 {spec.model_type!r}（文件夹里放的是别的模型）")
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return "model.safetensors.index.json 无法读取"
-    elif (folder / "model.safetensors").is_file():
-        shards = ["model.safetensors"]
-    else:
-        pickles = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
-        extra = (f"；只有 {', '.join(pickles)}（pickle 格式，出于安全 dli-seq 不加载）" if pickles else "")
-        return "没有 safetensors 权重（model.safetensors）" + extra
-    for shard in shards:
-        if (problem := _safetensors_problem(folder / shard)) is not None:
-            return problem
-    has_bpe = (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file()
-    if not ((folder / "tokenizer.json").is_file() or (folder / "spiece.model").is_file() or has_bpe):
-        return f"缺少分词器文件（{TOKENIZER_FILES}）"
-    return None
-
-
 def _local_folder(spec: LessonModel) -> tuple[Path | None, Skipped | None]:
     """``$DLI_SEQ_MODEL_DIR/<name>`` if it is complete; else what is wrong with it (None, None: not set)."""
     root = os.environ.get("DLI_SEQ_MODEL_DIR")
@@ -268,7 +208,7 @@ def _local_folder(spec: LessonModel) -> tuple[Path | None, Skipped | None]:
     where = f"DLI_SEQ_MODEL_DIR={root}"
     if not base.is_dir():
         return None, Skipped("local-folder", where, "这个文件夹不存在", True)
-    found = [c for c in candidates if c.is_dir()]
+    found = [c for c in candidates if c.exists() or c.is_symlink()]  # a plain file or dangling link: broken
     if not found:
         hint = ""
         if (base / "config.json").is_file():
@@ -342,58 +282,6 @@ def resolve(name: str, mode: str | None = None) -> Resolution:
     raise _no_source_error(spec, skipped, mode)
 
 
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """cuda if available, else mps, else cpu; an explicit device that is absent is an error (4.2)."""
-    if device is None:
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise ModelLoadError(f"device={device!r} 不是设备名：用 'cpu'、'cuda' 或 'mps'（或 device=None 自动选择）。") from err
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ModelLoadError(f"device={str(dev)!r}：这台机器没有 CUDA GPU（no CUDA GPU）。"
-                                 "用 device=None（自动选择）或 device='cpu'。")
-        count = torch.cuda.device_count()
-        if dev.index is not None and not 0 <= dev.index < count:
-            raise ModelLoadError(f"device={str(dev)!r}：这台机器只有 {count} 块 GPU（cuda:0 到 cuda:{count - 1}）。"
-                                 "用 device='cuda' 或 device=None。")
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ModelLoadError(f"device={str(dev)!r}：这里没有 Apple 的 MPS 后端。用 device=None 或 device='cpu'。")
-    elif dev.type != "cpu":
-        raise ModelLoadError(f"device={str(dev)!r} 不能用来运行课程里的模型（{dev.type} 上没有真实的计算）："
-                             "用 'cpu'、'cuda' 或 'mps'，或 device=None 自动选择。")
-    return dev
-
-
-DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
-          "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
-          "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-
-
-def pick_dtype(dtype: str | torch.dtype | None = None) -> torch.dtype:
-    """float32 by default; a torch dtype or a common name ("bf16", "float16", "fp32") (4.5)."""
-    if dtype is None:
-        return torch.float32
-    if isinstance(dtype, str) and dtype.strip().lower().removeprefix("torch.") in DTYPES:
-        return DTYPES[dtype.strip().lower().removeprefix("torch.")]
-    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
-        return dtype
-    raise ModelLoadError(f"dtype={dtype!r} 不能用：用 torch.float32、torch.float16、torch.bfloat16，"
-                         "或名字 'float32'、'fp16'、'bf16'（dtype=None 即 float32）。")
-
-
-def _model_class(kind: str):
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    return AutoModelForSeq2SeqLM if kind == "encoder-decoder" else AutoModelForCausalLM
-
-
 def standin_notice(spec: LessonModel) -> str:
     """The one line printed when a stand-in replaces a hub model (4.2-4.5)."""
     return (f"[dli-seq] {spec.hub_id!r} is not available here: using the offline stand-in "
@@ -422,30 +310,25 @@ def _download(spec: LessonModel) -> Path:
 
 def _load_from(where: Resolution, spec: LessonModel, dtype: torch.dtype):
     """Load model and tokenizer from one source; every failure is a ModelLoadError naming path and fix."""
-    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     folder = _download(spec) if where.source == "hub" else Path(where.location)
-    if (problem := check_folder(folder, spec)) is not None:
-        raise ModelLoadError(f"{spec.hub_id!r} 在 {folder} 不完整：{problem}。解决办法：{_fix(where.source)}。")
-    kwargs = dict(trust_remote_code=False, local_files_only=True)
-    bars_were_on = hf_logging.is_progress_bar_enabled()
+    tokenizer, problem = inspect_folder(folder, spec)
+    if problem is not None:
+        raise ModelLoadError(f"{spec.hub_id!r} 在 {folder} 不能用：{problem}。解决办法：{_fix(where.source)}。")
+    bars_were_on, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
     hf_logging.disable_progress_bar()  # files are local by now: loading them needs no progress bar
+    hf_logging.set_verbosity_error()  # no 20-line LOAD REPORT: a failure is our one line below
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-        model = _model_class(spec.kind).from_pretrained(folder, dtype=dtype, use_safetensors=True, **kwargs)
+        model = model_class(spec.kind).from_pretrained(folder, dtype=dtype, use_safetensors=True,
+                                                       trust_remote_code=False, local_files_only=True)
     except Exception as err:  # noqa: BLE001 - safetensors, config and tokenizer errors alike
         raise ModelLoadError(f"无法从 {folder} 加载 {spec.hub_id!r}（{one_line(err)}）。"
                              f"解决办法：{_fix(where.source)}。") from err
     finally:
+        hf_logging.set_verbosity(verbosity)
         if bars_were_on:
             hf_logging.enable_progress_bar()
-    rows = model.get_input_embeddings().num_embeddings
-    if len(tokenizer) == 0 or not tokenizer.encode("Hi", add_special_tokens=False):
-        raise ModelLoadError(f"{folder} 里的分词器是空的（encode('Hi') 没有 token）。解决办法：{_fix(where.source)}。")
-    if len(tokenizer) > rows:
-        raise ModelLoadError(f"{folder} 里的分词器有 {len(tokenizer)} 个 token，模型的词表只有 {rows} 行："
-                             f"两者不是同一个模型的。解决办法：{_fix(where.source)}。")
     return model, tokenizer
 
 
@@ -478,6 +361,7 @@ def load(name: str, device: str | torch.device | None = None, dtype: str | torch
             print(standin_notice(spec))
         model.to(dev).eval()
         model.dli_seq_source = where.source  # read back with source_of(model)
+        model.dli_seq_hub_id = spec.hub_id  # the course runner's summary names the model by it
         return model, tokenizer
     raise _no_source_error(spec, skipped, mode)
 

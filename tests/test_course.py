@@ -14,7 +14,6 @@ import nbformat
 import pytest
 
 from dli_seq import course
-from dli_seq.models import REGISTRY
 
 PNG = base64.b64decode(  # a 1x1 PNG
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -38,7 +37,7 @@ def test_timeout_must_be_positive(capsys):
 
 def test_out_is_checked_before_anything_runs(tmp_path, capsys, monkeypatch):
     nb = _notebook(tmp_path / "a.ipynb", nbformat.v4.new_code_cell("print(1)"))
-    monkeypatch.setattr(course, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    monkeypatch.setattr(course.runner, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
     a_file = tmp_path / "build.txt"
     a_file.write_text("not a folder")
     for out in (a_file, a_file / "sub"):
@@ -97,14 +96,24 @@ def test_widget_snapshot_is_html_not_a_repr():
     assert "VBox(" not in page and "<Figure>" not in page
 
 
-def test_model_source_names_where_each_model_came_from(tmp_path, monkeypatch):
-    assert course.model_source(str(REGISTRY["gpt2"].standin_path)) == "gpt2: stand-in"
-    cached = "/root/.cache/huggingface/hub/models--google--flan-t5-large/snapshots/abc123"
-    assert course.model_source(cached) == "google/flan-t5-large: hub cache"
-    assert course.model_source("t5-base") == "t5-base: hub"
-    (tmp_path / "microsoft--phi-1_5").mkdir()
-    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(tmp_path))
-    assert course.model_source(str(tmp_path / "microsoft--phi-1_5")) == "microsoft/phi-1_5: local folder"
+def test_the_summary_and_the_page_name_each_models_source(tmp_path, monkeypatch, capsys):
+    """The probe reads models.source_of (set by models.load), not a guess from the folder's path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    _notebook(tmp_path / "m.ipynb", nbformat.v4.new_code_cell(
+        "from dli_seq import models\nmodel, tok = models.load('gpt2', device='cpu', quiet=True)\n"
+        "import torch\nother = torch.nn.Linear(2, 2)\nother.config = type('C', (), {'_name_or_path': 'mine'})()"))
+    assert course.main(["--notebooks", "m.ipynb", "--out", "out", "--timeout", "120"]) == 0
+    assert re.search(r"m\.ipynb .*gpt2: stand-in, mine: other .* ok", capsys.readouterr().out)
+    page = (tmp_path / "out" / "m.html").read_text(encoding="utf-8")
+    assert "随包附带的替身模型" in page and "不是由 dli_seq.models.load 加载的" in page
+
+
+def test_probe_answers_are_read_back():
+    text = course.runner.PROBE_MARK + ' [["gpt2", "hub"], ["t5-base", "hub-cache"]]\n'
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    assert course.probe_models(outputs) == ["gpt2: hub", "t5-base: hub-cache"]
+    assert course.probe_models([nbformat.v4.new_output("stream", name="stdout", text="nothing")]) == []
 
 
 def test_course_page_reads_offline_and_bad_notebooks_are_reported(tmp_path, capsys, monkeypatch):
@@ -176,13 +185,148 @@ def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
 
 
 def test_two_jobs_only_when_every_model_is_a_stand_in(monkeypatch):
-    monkeypatch.setattr(course.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(course.runner.os, "cpu_count", lambda: 2)
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
     assert course.default_jobs() == 2
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", "")
     assert course.default_jobs() == 1  # hub models (or an error to report): one at a time
-    monkeypatch.setattr(course.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(course.runner.os, "cpu_count", lambda: 1)
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
     assert course.default_jobs() == 1
+
+
+# ---- stopping a run: Ctrl-C, a second Ctrl-C, SIGTERM; --out over the notebooks --------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def _running(pid):
+    """True while ``pid`` runs (read from /proc: an ended process, or a zombie, is not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _descendants(root):
+    """Every live descendant of ``root``, from /proc (no psutil needed)."""
+    children = {}
+    for entry in __import__("os").listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError):
+                pass
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _start_course(tmp_path, names=("a", "b"), jobs=1):
+    """``python -m dli_seq.course`` on sleeping notebooks in its own session; returns it once the first kernel runs.
+
+    Each notebook writes ``started-<name>`` (its kernel's pid) and then sleeps a minute.
+    """
+    import os
+    import subprocess
+    import time
+
+    for name in names:
+        _notebook(tmp_path / f"{name}.ipynb", nbformat.v4.new_code_cell(
+            f"import os, pathlib, time\npathlib.Path('started-{name}').write_text(str(os.getpid()))\ntime.sleep(60)"))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DLI_SEQ_MODELS": "offline"}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "dli_seq.course", "--notebooks", "*.ipynb", "--out", "out", "--jobs", str(jobs),
+         "--timeout", "120"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    deadline = time.monotonic() + 90
+    first = tmp_path / f"started-{names[0]}"
+    while not (first.is_file() and first.read_text()) and time.monotonic() < deadline and runner.poll() is None:
+        time.sleep(0.1)
+    assert first.is_file(), runner.communicate(timeout=30)
+    tree = _descendants(runner.pid)
+    kernel = int(first.read_text())
+    assert kernel in tree  # the kernel is the runner's grandchild: the test sees the whole tree
+    return runner, tree
+
+
+def _assert_all_ended(pids, within=10.0):
+    import time
+
+    deadline = time.monotonic() + within
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if _running(pid)], "a worker or kernel outlived the runner"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
+def test_ctrl_c_stops_at_once_reports_what_ran_and_ends_every_kernel(tmp_path):
+    import os
+    import signal
+
+    runner, tree = _start_course(tmp_path)
+    kernel = int((tmp_path / "started-a").read_text())
+    with open(f"/proc/{kernel}/cmdline", "rb") as cmdline:
+        args = cmdline.read().split(b"\0")
+    connection = __import__("pathlib").Path(os.fsdecode(args[args.index(b"-f") + 1]))
+    assert connection.is_file()
+    os.killpg(runner.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+    out, err = runner.communicate(timeout=30)
+    assert not connection.exists()  # the kernel was shut down, not just left
+    assert runner.returncode == 130, (out, err)
+    assert re.search(r"a\.ipynb .* INTERRUPTED", out) and re.search(r"b\.ipynb .* NOT STARTED", out)
+    assert not (tmp_path / "started-b").exists()  # the queued notebook never started
+    for text in (out, err):
+        assert "Traceback" not in text and "AssertionError" not in text and "FAILED" not in text
+    _assert_all_ended(tree)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
+def test_a_second_ctrl_c_exits_at_once_and_leaves_nothing_behind(tmp_path):
+    import os
+    import signal
+
+    runner, tree = _start_course(tmp_path, jobs=2)
+    os.killpg(runner.pid, signal.SIGINT)
+    os.killpg(runner.pid, signal.SIGINT)
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 130, (out, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    _assert_all_ended(tree)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
+def test_sigterm_leaves_no_worker_or_kernel_behind(tmp_path):
+    import os
+    import signal
+
+    runner, tree = _start_course(tmp_path)
+    os.kill(runner.pid, signal.SIGTERM)  # the runner only, as a process manager would
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 143, (out, err)
+    assert "Traceback" not in err
+    _assert_all_ended(tree)
+
+
+def test_out_over_the_notebooks_folder_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notebooks" / "solutions").mkdir(parents=True)
+    for path in ("notebooks/04-1_x.ipynb", "notebooks/solutions/04-1_x.ipynb"):
+        _notebook(tmp_path / path, nbformat.v4.new_code_cell("print(1)"))
+    monkeypatch.setattr(course.runner, "run_all", lambda *a, **k: pytest.fail("a notebook ran"))
+    for notebooks, out in (("notebooks/*.ipynb", "notebooks"), ("notebooks/**/*.ipynb", "notebooks"),
+                           ("notebooks/solutions/*.ipynb", "notebooks/solutions"),
+                           ("notebooks/**/*.ipynb", "notebooks/solutions/.."),
+                           ("notebooks/solutions/*.ipynb", "notebooks")):  # the copy would land on the lesson
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        assert course.main(["--notebooks", notebooks, "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert f"--out {out}" in err and "overwrite" in err and "Give another folder" in err
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before

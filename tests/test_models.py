@@ -89,10 +89,12 @@ def test_auto_order_local_folder_then_cache_then_hub_then_standin(monkeypatch, t
 def test_local_folder_accepts_org_double_dash_and_nested(monkeypatch, tmp_path, tiny_gpt2_folder, no_network):
     flat = tmp_path / "models_flat" / "microsoft--phi-1_5"
     nested = tmp_path / "models_nested" / "microsoft" / "phi-1_5"
-    for folder in (flat, nested):
-        shutil.copytree(tiny_gpt2_folder, folder)
-        config = json.loads((folder / "config.json").read_text())
-        (folder / "config.json").write_text(json.dumps({**config, "model_type": "phi"}))
+    from transformers import PhiConfig, PhiForCausalLM
+
+    for folder in (flat, nested):  # a tiny Phi: weights that fit its config, and the GPT-2 tokenizer
+        PhiForCausalLM(PhiConfig(vocab_size=50304, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                 num_attention_heads=2, max_position_embeddings=32)).save_pretrained(folder)
+        GPT2Tokenizer(str(VOCAB / "vocab.json"), str(VOCAB / "merges.txt")).save_pretrained(folder)
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(tmp_path / "models_flat"))
     assert models.resolve("phi-1_5", "auto").location == str(flat)
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(tmp_path / "models_nested"))
@@ -251,18 +253,119 @@ def test_broken_local_folder_auto_falls_back_hub_mode_explains(monkeypatch, tmp_
 
 def test_a_load_time_failure_in_a_checked_folder_is_a_model_load_error(monkeypatch, tmp_path, tiny_gpt2_folder,
                                                                        auto_mode, capsys):
-    """A folder that passes the file checks but fails inside transformers: wrapped, then auto falls back."""
-    def other_size(folder):  # weights of one size, a config of another
-        config = json.loads((folder / "config.json").read_text())
-        (folder / "config.json").write_text(json.dumps({**config, "n_embd": 32}))
-    folder = _model_dir(tmp_path, tiny_gpt2_folder, other_size)
+    """A folder that passes every check but fails inside transformers: wrapped, then auto falls back."""
+    folder = _model_dir(tmp_path, tiny_gpt2_folder)
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(folder.parent))
-    model, _ = models.load("gpt2", device="cpu")
-    assert "offline stand-in" in capsys.readouterr().out
+
+    class Failing:
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            raise RuntimeError("Error(s) in loading state_dict\n\tsomething deep inside")
+    monkeypatch.setattr(models, "model_class", lambda kind: Failing)
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     with pytest.raises(models.ModelLoadError, match="无法从") as err:
         models.load("gpt2", device="cpu")
+    assert str(folder) in str(err.value) and "\n" not in str(err.value)
+
+
+def _header_file(header) -> bytes:
+    """A .safetensors file with this (maybe malformed) JSON header and 64 bytes of data."""
+    raw = json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw + bytes(64)
+
+
+def _index(text):
+    def edit(folder):
+        (folder / "model.safetensors.index.json").write_text(text)
+    return edit
+
+
+def _header(header):
+    def edit(folder):
+        (folder / "model.safetensors").write_bytes(_header_file(header))
+    return edit
+
+
+def _shape_from_another_config(folder):  # weights of one size, a config of another
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "n_embd": 32}))
+
+
+def _missing_tensor(folder):  # a tensor the model needs is not in the file
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(folder / "model.safetensors")
+    weights.pop(next(name for name in weights if name.endswith("ln_f.weight")))
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+def _broken_tokenizer(folder):
+    for name in ("vocab.json", "tokenizer.json"):
+        if (folder / name).is_file():
+            (folder / name).write_text("{not json")
+
+
+MALFORMED = {  # crafted files: each one crashed the checks (AttributeError, TypeError, IndexError) before
+    "header is a JSON list": (_header([1, 2]), "头部"),
+    "header is null": (_header(None), "头部"),
+    "header is a string": (_header("tensor"), "头部"),
+    "tensor entry is an int": (_header({"w": 5}), "不是张量描述"),
+    "offsets are a string": (_header({"w": {"dtype": "F32", "shape": [2], "data_offsets": "08"}}), "data_offsets"),
+    "offsets too short": (_header({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0]}}), "data_offsets"),
+    "offsets past the end": (_header({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 10**6]}}), "截断"),
+    "index is an int": (_index("5"), "index.json"),
+    "index map is a list": (_index('{"weight_map": ["model.safetensors"]}'), "index.json"),
+    "index names an int shard": (_index('{"weight_map": {"w": 5}}'), "index.json"),
+    "index leaves the folder": (_index('{"weight_map": {"w": "../../gpt2/model.safetensors"}}'), "index.json"),
+    "shapes differ from config.json": (_shape_from_another_config, "形状"),
+    "a tensor is missing": (_missing_tensor, "缺少"),
+    "tokenizer does not load": (_broken_tokenizer, "分词器加载不了"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_files_are_a_reason_for_load_and_doctor_alike(monkeypatch, tmp_path, tiny_gpt2_folder, auto_mode,
+                                                                capfd, case):
+    capsys = capfd  # transformers logs to the stderr it found at import: read the file descriptors
+    edit, reason = MALFORMED[case]
+    folder = _model_dir(tmp_path, tiny_gpt2_folder, edit)
+    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(folder.parent))
+    capsys.readouterr()
+    assert reason in models.check_folder(folder, models.lesson_model("gpt2"))
+    model, tokenizer = models.load("gpt2", device="cpu")  # auto: falls back, one line says why
+    out, err = capsys.readouterr()
+    assert models.is_standin(model) and reason in out and "LOAD REPORT" not in out + err
+    monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
+    with pytest.raises(models.ModelLoadError, match=reason) as err:
+        models.load("gpt2", device="cpu")
     assert str(folder) in str(err.value)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "auto")
+    assert cli_main(["doctor"]) == 1
+    printed = capsys.readouterr()
+    assert "UNUSABLE local-folder" in printed.out and reason in printed.out and "LOAD REPORT" not in printed.err
+
+
+@pytest.mark.parametrize("kind", ["dangling symlink", "plain file"])
+def test_something_that_is_not_a_folder_at_the_models_name_is_broken(monkeypatch, tmp_path, auto_mode, capsys, kind):
+    root = tmp_path / "models"
+    root.mkdir()
+    if kind == "plain file":
+        (root / "gpt2").write_text("not a model")
+    else:
+        (root / "gpt2").symlink_to(tmp_path / "gone")
+    monkeypatch.setenv("DLI_SEQ_MODEL_DIR", str(root))
+    skipped = models.resolve("gpt2").skipped[0]
+    assert skipped.source == "local-folder" and skipped.broken
+    assert ("不是一个文件夹" if kind == "plain file" else "符号链接") in skipped.reason
+    assert cli_main(["doctor"]) == 1
+    assert "UNUSABLE local-folder" in capsys.readouterr().out
+
+
+def test_a_model_name_that_is_not_a_string_is_a_clear_error():
+    for bad in (["gpt2"], None, 2):
+        with pytest.raises(models.ModelLoadError, match="字符串") as err:
+            models.load(bad, device="cpu")
+        assert "gpt2" in str(err.value) and "t5-base" in str(err.value)
 
 
 def test_model_dir_in_the_wrong_layout_is_named_in_the_notice(monkeypatch, tmp_path, tiny_gpt2_folder, auto_mode,
@@ -477,6 +580,14 @@ def test_hf_endpoint_mirror_is_used(monkeypatch, tmp_path, tiny_gpt2_folder, loc
     assert tokenizer("Hello world").input_ids == [15496, 995]
     assert any(path.endswith("/model.safetensors") for verb, path in handler.requests if verb == "GET")
     assert "stand-in" not in capsys.readouterr().out
+    # where it came from has one home, models.source_of: a fresh download is "hub", then the cache serves it
+    assert models.source_of(model) == "hub" and model.dli_seq_hub_id == "gpt2"
+    again, _ = models.load("gpt2", device="cpu")
+    assert models.source_of(again) == "hub-cache"
+    monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
+    standin, _ = models.load("gpt2", device="cpu", quiet=True)
+    assert models.source_of(standin) == "stand-in" and models.is_standin(standin)
+    monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     # a mirror that answers 404 for the model is a reason, not a hang or a traceback
     handler.status = 404
     assert "HTTP 404" in models.hub_check("gpt2")
