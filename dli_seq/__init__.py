@@ -12,6 +12,9 @@ The lesson's generation core
 * :mod:`dli_seq.streaming`  Generation (one token per call), stream(), get_token_generator() (4.2-4.5)
 
 Models and lesson data
+* :mod:`dli_seq.errors`     ModelLoadError, the one error a learner sees when a model cannot load
+* :mod:`dli_seq.devices`    pick_device / pick_dtype: where and in which precision models run
+* :mod:`dli_seq.model_files` is a model folder usable? (config, safetensors headers and shapes, tokenizer)
 * :mod:`dli_seq.models`     load a lesson model: local folder, hub cache, hub, or the offline stand-in;
                            records on the model where it came from (``models.source_of``)
 * :mod:`dli_seq.lesson`     the evaluation set and prompt builders of section 4.5

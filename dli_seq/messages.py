@@ -1,6 +1,10 @@
-"""Short messages for learners and instructors: an exception as one readable line (used everywhere)."""
+"""Short messages for learners and instructors: an exception as one line, what a stand-in is (used everywhere)."""
 
 from __future__ import annotations
+
+# What a stand-in is, in one phrase: the notice printed on loading (models.standin_notice) and the
+# top line of each course page (dli_seq.course) say it in the same words.
+STANDIN_NOTE = "随包附带的离线替身模型（stand-in）：演示处复现真实模型记录下的输出，其余输出是这个小模型自己的"
 
 
 def one_line(err: BaseException, limit: int = 200) -> str:

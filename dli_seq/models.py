@@ -36,7 +36,7 @@ import torch
 
 from .devices import DTYPES, pick_device, pick_dtype  # noqa: F401 - re-exported
 from .errors import ModelLoadError
-from .messages import one_line
+from .messages import STANDIN_NOTE, one_line
 from .model_files import TOKENIZER_FILES, check_folder, inspect_folder, model_class  # noqa: F401 - re-exported
 
 STANDIN_DIR = Path(__file__).parent / "standins"
@@ -283,10 +283,8 @@ def resolve(name: str, mode: str | None = None) -> Resolution:
 
 
 def standin_notice(spec: LessonModel) -> str:
-    """The one line printed when a stand-in replaces a hub model (4.2-4.5)."""
-    return (f"[dli-seq] {spec.hub_id!r} is not available here: using the offline stand-in "
-            f"'standins/{spec.standin}' ({spec.kind}), trained to reproduce the real model's recorded outputs "
-            "on the lesson's demonstrations; elsewhere a small model trained on synthetic data.")
+    """The one line printed when a stand-in replaces a hub model (4.1-4.5)."""
+    return f"[dli-seq] {spec.hub_id} 用的是{STANDIN_NOTE}。"
 
 
 def _fix(source: str) -> str:

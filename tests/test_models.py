@@ -133,7 +133,7 @@ def test_load_refuses_pickle_only_weights(monkeypatch, tmp_path, tiny_gpt2_folde
     monkeypatch.setenv("DLI_SEQ_MODELS", "auto")
     model, _ = models.load("gpt2", device="cpu")
     out = capsys.readouterr().out
-    assert "pytorch_model.bin" in out and "local-folder" in out and "offline stand-in" in out
+    assert "pytorch_model.bin" in out and "local-folder" in out and "离线替身模型" in out
 
 
 def test_default_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -238,7 +238,7 @@ def test_broken_local_folder_auto_falls_back_hub_mode_explains(monkeypatch, tmp_
     assert where.is_standin and where.skipped[0].source == "local-folder" and where.skipped[0].broken
     model, tokenizer = models.load("gpt2", device="cpu")
     out = capsys.readouterr().out
-    assert reason in out and "DLI_SEQ_MODEL_DIR" in out and "offline stand-in" in out
+    assert reason in out and "DLI_SEQ_MODEL_DIR" in out and "离线替身模型" in out
     assert tokenizer.encode("Hi")  # the stand-in's tokenizer, never an empty one
     # hub mode: a ModelLoadError that names the folder and the fix, nothing from deep inside transformers
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
@@ -397,7 +397,7 @@ def test_incomplete_hub_cache_falls_back(monkeypatch, tmp_path, tiny_gpt2_folder
     assert where.is_standin and where.skipped[0].source == "hub-cache"
     models.load("gpt2", device="cpu")
     out = capsys.readouterr().out
-    assert "hub-cache" in out and "缓存不完整" in out and "offline stand-in" in out
+    assert "hub-cache" in out and "缓存不完整" in out and "离线替身模型" in out
     assert cli_main(["doctor"]) == 1
     assert "UNUSABLE hub-cache" in capsys.readouterr().out
 
@@ -489,7 +489,7 @@ def test_tls_that_never_answers_falls_back_within_10_seconds(monkeypatch, local_
     model, tokenizer = models.load("gpt2", device="cpu")
     assert time.monotonic() - started <= 10
     out = capsys.readouterr().out
-    assert "offline stand-in" in out and "127.0.0.1" in out and "秒内没有完成应答" in out
+    assert "离线替身模型" in out and "127.0.0.1" in out and "秒内没有完成应答" in out
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     started = time.monotonic()
     with pytest.raises(models.ModelLoadError, match="HF_ENDPOINT"):
@@ -619,7 +619,7 @@ def test_a_tls_intercepting_proxy_falls_back_without_retries(monkeypatch, tmp_pa
     models.load("gpt2", device="cpu")
     assert time.monotonic() - started <= 10
     out = capsys.readouterr().out
-    assert "offline stand-in" in out and "CERTIFICATE_VERIFY_FAILED" in out
+    assert "离线替身模型" in out and "CERTIFICATE_VERIFY_FAILED" in out
 
 
 def test_the_hub_check_goes_through_the_proxy(monkeypatch, local_endpoint):

@@ -14,6 +14,8 @@ import html
 import re
 from pathlib import Path
 
+from ..messages import STANDIN_NOTE
+
 # The "lab" template, minus every <script> it would fetch from a CDN (require.js, MathJax,
 # mermaid, the widget manager): formulas are MathML and widgets static HTML by then.
 _HTML_TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -204,7 +206,7 @@ def _static_page(nb, models: list[str], notebook_dir: Path = Path(".")):
 
 
 # models.source_of's vocabulary, as the top line of a page says it.
-SOURCE_ZH = {"stand-in": "随包附带的替身模型（stand-in）", "local-folder": "本地模型文件夹（DLI_SEQ_MODEL_DIR）",
+SOURCE_ZH = {"stand-in": STANDIN_NOTE, "local-folder": "本地模型文件夹（DLI_SEQ_MODEL_DIR）",
              "hub-cache": "本机的 Hugging Face 缓存", "hub": "从 Hugging Face Hub 下载",
              "other": "不是由 dli_seq.models.load 加载的"}
 
