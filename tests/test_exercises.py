@@ -250,6 +250,47 @@ def test_alignment_accepts_the_solution_and_a_finer_chunking(capsys):
     assert verdict(capsys, exercises.check_alignment, finer, ["He", "did not buy", "a new", "book", "yesterday"])[0]
 
 
+@pytest.mark.parametrize("chunks, order", [
+    ([GOOD_CHUNKS[0], GOOD_CHUNKS[1], GOOD_CHUNKS[2], ("買いませんでした", "didn't buy", "verb+neg")],
+     ["He", "didn't buy", "a new book", "yesterday"]),
+    (GOOD_CHUNKS, ["yesterday", "He", "did not buy", "a new book"]),
+    ([("彼は", "he", "subject"), ("昨日", "Yesterday,", "time"), ("新しい本を", "a new book.", "object"),
+      ("買いませんでした", "did not buy", "verb+neg")], ["Yesterday,", "he", "did not buy", "a new book."]),
+    (GOOD_CHUNKS[:3] + [("買い", "buy", "verb"), ("ませんでした", "did not", "neg+past")],
+     ["He", "did not", "buy", "a new book", "yesterday"]),
+], ids=["contraction", "time-in-front", "capitals-and-punctuation", "verb-split"])
+def test_alignment_accepts_contractions_and_the_time_word_in_front(capsys, chunks, order):
+    """"He didn't buy…" and "Yesterday he did not buy…" failed with the hint 英语顺序是主语、动词…"""
+    passed, out = verdict(capsys, exercises.check_alignment, chunks, order)
+    assert passed, out
+    assert "英语顺序是" not in out
+
+
+def test_alignment_time_word_in_front_counts_its_crossings(capsys):
+    passed, out = verdict(capsys, exercises.check_alignment, GOOD_CHUNKS, ["yesterday", "He", "did not buy", "a new book"])
+    assert passed and "[1, 0, 3, 2]" in out and "交叉数：2" in out
+
+
+SWAPPED_MEANINGS = [("彼は", "He", "subject"), ("昨日", "a new book", "time"), ("新しい本を", "yesterday", "object"),
+                    ("買いませんでした", "did not buy", "verb+neg")]
+
+
+@pytest.mark.parametrize("chunks, order, expected", [
+    (SWAPPED_MEANINGS, GOOD_ORDER, ["「昨日」的意思是“昨天”", "「新しい本を」的意思是“新的书（宾语）”"]),
+    ([GOOD_CHUNKS[0], GOOD_CHUNKS[1], GOOD_CHUNKS[2], ("買いませんでした", "bought", "verb")],
+     ["He", "bought", "a new book", "yesterday"], ["「買いませんでした」的意思是“买过去没有……"]),
+    ([GOOD_CHUNKS[0], GOOD_CHUNKS[1], ("新しい本を", "a book", "object"), GOOD_CHUNKS[3]],
+     ["He", "did not buy", "a book", "yesterday"], ["「新しい本を」"]),
+    ([("彼は昨", "He", "subject"), ("日", "yesterday", "time")] + GOOD_CHUNKS[2:], GOOD_ORDER, ["把一个意义单位切开了"]),
+], ids=["swapped", "not-negative", "adjective-missing", "cut-inside-a-word"])
+def test_alignment_checks_each_chunk_meaning(capsys, chunks, order, expected):
+    """Swapping the meanings of 昨日 and 新しい本を passed with 对齐正确 before."""
+    passed, out = verdict(capsys, exercises.check_alignment, chunks, order)
+    assert not passed and "对齐正确" not in out
+    for text in expected:
+        assert text in out
+
+
 @pytest.mark.parametrize("chunks, order, expected", [
     ([], [], "还是空的"),
     (GOOD_CHUNKS, ["He", "did", "not buy", "a new book", "yesterday"], "'did' 在 my_chunks 的英语部分里找不到"),
