@@ -140,7 +140,132 @@ def test_phi_check_wants_the_prompt_to_end_with_answer(capsys, tiny):
     def no_answer_cue(entry):
         return phi_one_shot_solution(entry)[: -len("Answer: ")]
     passed, out = run_check(capsys, exercises.check_phi_one_shot, no_answer_cue, *tiny["phi-1_5"])
-    assert not passed and "以 'Answer: ' 结尾" in out
+    assert not passed and "以答案提示结尾" in out
+
+
+# --- 4.5 exercise 3: the prompt's structure, on both model sources ------------------------------
+
+def phi_no_newline(entry):  # the example's answer runs straight into the question ([29] warns against it)
+    return (lesson.answer_prompt(entry.premise, entry.shot_question) + entry.shot_answer + " "
+            + lesson.answer_prompt(entry.premise, entry.question))
+
+
+def phi_qa_format(entry):  # a correct prompt in another common format, ending "A:"
+    return (f"Q: {entry.premise}: {entry.shot_question}\nA: {entry.shot_answer}\n\n"
+            f"Q: {entry.premise}: {entry.question}\nA:")
+
+
+def phi_answer_without_space(entry):
+    return phi_one_shot_solution(entry).rstrip()
+
+
+def phi_example_without_cue(entry):
+    return (f"{entry.premise}: {entry.shot_question}\n{entry.shot_answer}\n\n"
+            + lesson.answer_prompt(entry.premise, entry.question))
+
+
+def phi_mixed_cues(entry):
+    return (f"{entry.premise}: {entry.shot_question}\nA: {entry.shot_answer}\n\n"
+            + lesson.answer_prompt(entry.premise, entry.question))
+
+
+@pytest.fixture(scope="module", params=["random-init", "stand-in"])
+def phi_source(request, tiny):
+    """Phi-1.5 from both sources: the random-init real architecture and the offline stand-in."""
+    if request.param == "random-init":
+        return tiny["phi-1_5"]
+    if not (models.STANDIN_DIR / "phi-1_5" / "config.json").is_file():
+        pytest.skip("stand-in not trained yet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLI_SEQ_MODELS", "offline")
+        return models.load("phi-1_5", device="cpu", quiet=True)
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (phi_no_newline, "没有换行"),
+    (phi_example_without_cue, "示例答案前面要有和结尾一样的答案提示"),
+    (phi_mixed_cues, "示例答案前面要有和结尾一样的答案提示"),
+], ids=["no-newline", "example-without-cue", "mixed-cues"])
+def test_phi_check_judges_the_prompt_structure(capsys, phi_source, fn, expected):
+    """Leaving out the newline between example and question passed on the stand-in before."""
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, fn, *phi_source)
+    assert not passed and expected in out
+
+
+@pytest.mark.parametrize("fn", [phi_qa_format, phi_answer_without_space], ids=["A:", "Answer:-no-space"])
+def test_phi_check_accepts_other_answer_cues(capsys, monkeypatch, phi_source, fn):
+    """A correct prompt ending "A:" failed by rule before (it had to end with "Answer:")."""
+    model, tokenizer = phi_source
+    if not models.is_standin(model):  # a random model may write a newline first: the structure is what is judged
+        monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: " words")
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, fn, model, tokenizer)
+    assert passed, out
+    assert "结构" in out
+
+
+def test_phi_check_shows_answers_without_grading_them(capsys, monkeypatch, phi_source):
+    """The stand-in memorised the answers, so the feedback says the answers do not judge the prompt."""
+    model, tokenizer = phi_source
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "Something else.")
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, phi_one_shot_solution, model, tokenizer)
+    assert passed, out
+    assert "标准答案是 'El libro está en la mesa.'（答案只作参考" in out
+    assert "答案只作参考：" + ("替身背下了每道题的答案" if models.is_standin(model) else "真实模型的措辞可能不同") in out
+    assert "答对了" not in out.rsplit("\n", 2)[-2]  # the verdict no longer claims the answers were right
+
+
+def test_phi_check_empty_answer_with_the_standard_cue_fails(capsys, monkeypatch, phi_source):
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "")
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, phi_one_shot_solution, *phi_source)
+    assert not passed and "什么也没有写出来" in out
+
+
+# --- 4.5 exercise 1: the decoder-prefix (dict) form, on both model sources ----------------------
+
+@pytest.fixture(scope="module", params=["random-init", "stand-in"])
+def flan_source(request, tiny):
+    """Flan-T5 from both sources: the random-init real architecture and the offline stand-in."""
+    if request.param == "random-init":
+        return tiny["flan-t5-large"]
+    if not (models.STANDIN_DIR / "flan-t5-large" / "config.json").is_file():
+        pytest.skip("stand-in not trained yet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLI_SEQ_MODELS", "offline")
+        return models.load("flan-t5-large", device="cpu", quiet=True)
+
+
+def flan_example_in_decoder(entry):  # what [13] invites as optional, as tried in the solutions notebook
+    return {"encoder_input": lesson.zero_shot(entry.premise, entry.question),
+            "decoder_input": f"{entry.shot_question} {entry.shot_answer}\n\n"}
+
+
+def test_flan_check_explains_why_the_example_cannot_go_to_the_decoder(capsys, flan_source):
+    """The dict form failed on all 7 items (empty output) with the misleading hint 问题要放在最后 before."""
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, flan_example_in_decoder, *flan_source)
+    assert not passed
+    assert "解码器前缀里有示例问题、示例答案" in out and "前缀里只有答案本身" in out
+    assert "问题要放在最后" not in out
+
+
+@pytest.mark.parametrize("prefix", ["", "start-of-answer"])
+def test_flan_check_accepts_the_dict_form_with_the_example_in_the_encoder(capsys, flan_source, prefix):
+    def dict_form(entry):
+        start = entry.answer.split()[0] if prefix and entry.answer and len(entry.answer.split()) > 1 else ""
+        return {"encoder_input": one_shot_solution(entry), "decoder_input": start}
+    model, tokenizer = flan_source
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, dict_form, model, tokenizer)
+    assert "解码器前缀里有" not in out and "缺少" not in out and "后面什么也没有写出来" not in out
+    if models.is_standin(model) or prefix == "":
+        assert passed, out
+    if models.is_standin(model) and prefix:
+        assert "'El libro está en la mesa.'（与标准答案一致）" in out  # the prefix "El" counts as part of the answer
+
+
+def test_flan_check_empty_continuation_after_a_prefix_says_so(capsys, monkeypatch, flan_source):
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "")
+    dict_form = lambda e: {"encoder_input": one_shot_solution(e), "decoder_input": "Answer:"}  # noqa: E731
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, dict_form, *flan_source)
+    assert not passed and "解码器前缀 'Answer:' 后面什么也没有写出来" in out and "去掉解码器前缀" in out
 
 
 @pytest.mark.parametrize("name", ["flan_one_shot", "phi_one_shot"])
