@@ -536,6 +536,94 @@ def test_pick_next_accepts_the_solution(capsys):
     assert passed and out.count("✓") == 5
 
 
+
+# --- 4.2 exercise 2 on a GPU: the notebook's sampling cell after the check -----------------------
+
+class OnAccelerator(torch.Tensor):
+    """Scores that behave like scores on a GPU in the two ways that matter to the sampling cell.
+
+    On CUDA, ``topk``/``softmax`` results stay on the GPU, ``.cpu()`` (or ``.to("cpu")``) brings
+    a tensor back, and ``torch.multinomial`` on a GPU tensor with a CPU ``torch.Generator``
+    raises "Expected a 'cuda' device type for generator but found 'cpu'". This subclass keeps
+    every torch result "on the accelerator" (torch converts results to the subclass), returns a
+    plain CPU tensor from ``.cpu()``/``.to("cpu")``, and raises that error in ``multinomial``.
+    """
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        to_cpu = func is torch.Tensor.cpu or (
+            func is torch.Tensor.to and "cpu" in [str(a) for a in list(args[1:]) + list(kwargs.values())])
+        if to_cpu:
+            return torch.from_numpy(args[0].detach().numpy().copy())
+        if func in (torch.multinomial, torch.Tensor.multinomial):
+            generator = kwargs.get("generator", args[3] if len(args) > 3 else None)
+            if generator is not None and generator.device.type == "cpu":
+                raise RuntimeError("Expected a 'cuda' device type for generator but found 'cpu'")
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+def pick_next_without_cpu(last_logits, k=5, generator=None):  # passes the check (CPU scores, CPU generator)
+    top = torch.topk(last_logits, k)
+    choice = torch.multinomial(torch.softmax(top.values, dim=-1), num_samples=1, generator=generator)
+    return int(top.indices[int(choice)])
+
+
+def test_the_accelerator_stand_in_raises_like_cuda():
+    """The simulation is faithful where it matters: the learner's code fails on it without .cpu()."""
+    logits = torch.randn(50).as_subclass(OnAccelerator)
+    with pytest.raises(RuntimeError, match="'cuda' device type for generator"):
+        pick_next_without_cpu(logits, generator=torch.Generator().manual_seed(0))
+    assert type(logits.cpu()) is torch.Tensor and type(logits.to("cpu")) is torch.Tensor
+    assert isinstance(torch.softmax(torch.topk(logits, 5).values, -1), OnAccelerator)
+
+
+def notebook_cell(path: str, *needles: str) -> str:
+    """Source of the one code cell of ``path`` that holds every needle."""
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / path).read_text(encoding="utf-8"))
+    found = [
+        "".join(cell["source"]) for cell in notebook["cells"]
+        if cell["cell_type"] == "code" and all(n in "".join(cell["source"]) for n in needles)]
+    assert len(found) == 1, (path, needles, len(found))
+    return found[0]
+
+
+def gpu_like_decoding():
+    """``dli_seq.decoding`` as the sampling cells use it, with every state's scores :class:`OnAccelerator`."""
+    from types import SimpleNamespace
+
+    from dli_seq import decoding
+
+    def on_accelerator(state):
+        state.logits = state.logits.as_subclass(OnAccelerator)
+        return state
+
+    return SimpleNamespace(prefill=lambda *a, **k: on_accelerator(decoding.prefill(*a, **k)),
+                           decode_step=lambda state, token: on_accelerator(decoding.decode_step(state, token)),
+                           greedy_generate=decoding.greedy_generate)
+
+
+@pytest.mark.parametrize("source", ["stand-in", "random-init"])
+def test_sampling_cell_works_with_scores_on_a_gpu(capsys, lesson_models, tiny_models, source):
+    """Cell [65] of 04-2 gave CUDA ``state.logits`` with a CPU generator to ``pick_next``: on a GPU,
+    torch.multinomial raised unless the learner added .cpu(), although the check had passed.
+
+    The cell runs here as written in the notebook, with ``decoding.prefill``/``decode_step``
+    handing out scores that behave like GPU scores (:class:`OnAccelerator`).
+    """
+    model, tokenizer = lesson_models["gpt2"] if source == "stand-in" else tiny_models["gpt2"]
+    cell = notebook_cell("notebooks/04-2_gpt_decoder_generation.ipynb", "exercises.check_pick_next(pick_next)")
+    namespace = dict(exercises=exercises, decoding=gpu_like_decoding(), torch=torch, model=model, tokenizer=tokenizer,
+                     prompt_ids=tokenizer("Hello world,").input_ids, pick_next=pick_next_without_cpu)
+    exec(compile(cell, "04-2 [65]", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "✓ 通过：pick_next 是正确的 top-k 采样。" in out
+    assert out.strip().splitlines()[-1].startswith("'Hello world,")
+    assert len(namespace["new_ids"]) >= 1
+
 @pytest.mark.parametrize("alarm", [True, False], ids=["sigalrm", "settrace"])
 def test_an_endless_loop_gets_a_message_not_a_hang(capsys, monkeypatch, alarm):
     monkeypatch.setattr(harness, "TIME_LIMIT_S", 0.5)
@@ -786,3 +874,13 @@ def test_a_large_model_edited_in_place_is_reported_not_silently_kept(capsys, mon
 ])
 def test_answer_comparison_ignores_case_spaces_and_final_period(got, expected, same):
     assert exercises.same_answer(got, expected) is same
+
+
+def test_solution_sampling_cell_works_with_scores_on_a_gpu(capsys, lesson_models):
+    """The solutions notebook's pick_next moves the probabilities to the CPU itself: fine on a GPU too."""
+    model, tokenizer = lesson_models["gpt2"]
+    cell = notebook_cell("notebooks/solutions/04-2_solutions.ipynb", "def sample_ids(")
+    namespace = dict(exercises=exercises, decoding=gpu_like_decoding(), torch=torch, model=model, tokenizer=tokenizer,
+                     prompt_ids=tokenizer("Hello world,").input_ids)
+    exec(compile(cell, "04-2 solutions", "exec"), namespace)
+    assert "✓ 通过：pick_next 是正确的 top-k 采样。" in capsys.readouterr().out
