@@ -140,7 +140,132 @@ def test_phi_check_wants_the_prompt_to_end_with_answer(capsys, tiny):
     def no_answer_cue(entry):
         return phi_one_shot_solution(entry)[: -len("Answer: ")]
     passed, out = run_check(capsys, exercises.check_phi_one_shot, no_answer_cue, *tiny["phi-1_5"])
-    assert not passed and "以 'Answer: ' 结尾" in out
+    assert not passed and "以答案提示结尾" in out
+
+
+# --- 4.5 exercise 3: the prompt's structure, on both model sources ------------------------------
+
+def phi_no_newline(entry):  # the example's answer runs straight into the question ([29] warns against it)
+    return (lesson.answer_prompt(entry.premise, entry.shot_question) + entry.shot_answer + " "
+            + lesson.answer_prompt(entry.premise, entry.question))
+
+
+def phi_qa_format(entry):  # a correct prompt in another common format, ending "A:"
+    return (f"Q: {entry.premise}: {entry.shot_question}\nA: {entry.shot_answer}\n\n"
+            f"Q: {entry.premise}: {entry.question}\nA:")
+
+
+def phi_answer_without_space(entry):
+    return phi_one_shot_solution(entry).rstrip()
+
+
+def phi_example_without_cue(entry):
+    return (f"{entry.premise}: {entry.shot_question}\n{entry.shot_answer}\n\n"
+            + lesson.answer_prompt(entry.premise, entry.question))
+
+
+def phi_mixed_cues(entry):
+    return (f"{entry.premise}: {entry.shot_question}\nA: {entry.shot_answer}\n\n"
+            + lesson.answer_prompt(entry.premise, entry.question))
+
+
+@pytest.fixture(scope="module", params=["random-init", "stand-in"])
+def phi_source(request, tiny):
+    """Phi-1.5 from both sources: the random-init real architecture and the offline stand-in."""
+    if request.param == "random-init":
+        return tiny["phi-1_5"]
+    if not (models.STANDIN_DIR / "phi-1_5" / "config.json").is_file():
+        pytest.skip("stand-in not trained yet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLI_SEQ_MODELS", "offline")
+        return models.load("phi-1_5", device="cpu", quiet=True)
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (phi_no_newline, "没有换行"),
+    (phi_example_without_cue, "示例答案前面要有和结尾一样的答案提示"),
+    (phi_mixed_cues, "示例答案前面要有和结尾一样的答案提示"),
+], ids=["no-newline", "example-without-cue", "mixed-cues"])
+def test_phi_check_judges_the_prompt_structure(capsys, phi_source, fn, expected):
+    """Leaving out the newline between example and question passed on the stand-in before."""
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, fn, *phi_source)
+    assert not passed and expected in out
+
+
+@pytest.mark.parametrize("fn", [phi_qa_format, phi_answer_without_space], ids=["A:", "Answer:-no-space"])
+def test_phi_check_accepts_other_answer_cues(capsys, monkeypatch, phi_source, fn):
+    """A correct prompt ending "A:" failed by rule before (it had to end with "Answer:")."""
+    model, tokenizer = phi_source
+    if not models.is_standin(model):  # a random model may write a newline first: the structure is what is judged
+        monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: " words")
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, fn, model, tokenizer)
+    assert passed, out
+    assert "结构" in out
+
+
+def test_phi_check_shows_answers_without_grading_them(capsys, monkeypatch, phi_source):
+    """The stand-in memorised the answers, so the feedback says the answers do not judge the prompt."""
+    model, tokenizer = phi_source
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "Something else.")
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, phi_one_shot_solution, model, tokenizer)
+    assert passed, out
+    assert "标准答案是 'El libro está en la mesa.'（答案只作参考" in out
+    assert "答案只作参考：" + ("替身背下了每道题的答案" if models.is_standin(model) else "真实模型的措辞可能不同") in out
+    assert "答对了" not in out.rsplit("\n", 2)[-2]  # the verdict no longer claims the answers were right
+
+
+def test_phi_check_empty_answer_with_the_standard_cue_fails(capsys, monkeypatch, phi_source):
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "")
+    passed, out = run_check(capsys, exercises.check_phi_one_shot, phi_one_shot_solution, *phi_source)
+    assert not passed and "什么也没有写出来" in out
+
+
+# --- 4.5 exercise 1: the decoder-prefix (dict) form, on both model sources ----------------------
+
+@pytest.fixture(scope="module", params=["random-init", "stand-in"])
+def flan_source(request, tiny):
+    """Flan-T5 from both sources: the random-init real architecture and the offline stand-in."""
+    if request.param == "random-init":
+        return tiny["flan-t5-large"]
+    if not (models.STANDIN_DIR / "flan-t5-large" / "config.json").is_file():
+        pytest.skip("stand-in not trained yet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLI_SEQ_MODELS", "offline")
+        return models.load("flan-t5-large", device="cpu", quiet=True)
+
+
+def flan_example_in_decoder(entry):  # what [13] invites as optional, as tried in the solutions notebook
+    return {"encoder_input": lesson.zero_shot(entry.premise, entry.question),
+            "decoder_input": f"{entry.shot_question} {entry.shot_answer}\n\n"}
+
+
+def test_flan_check_explains_why_the_example_cannot_go_to_the_decoder(capsys, flan_source):
+    """The dict form failed on all 7 items (empty output) with the misleading hint 问题要放在最后 before."""
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, flan_example_in_decoder, *flan_source)
+    assert not passed
+    assert "解码器前缀里有示例问题、示例答案" in out and "前缀里只有答案本身" in out
+    assert "问题要放在最后" not in out
+
+
+@pytest.mark.parametrize("prefix", ["", "start-of-answer"])
+def test_flan_check_accepts_the_dict_form_with_the_example_in_the_encoder(capsys, flan_source, prefix):
+    def dict_form(entry):
+        start = entry.answer.split()[0] if prefix and entry.answer and len(entry.answer.split()) > 1 else ""
+        return {"encoder_input": one_shot_solution(entry), "decoder_input": start}
+    model, tokenizer = flan_source
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, dict_form, model, tokenizer)
+    assert "解码器前缀里有" not in out and "缺少" not in out and "后面什么也没有写出来" not in out
+    if models.is_standin(model) or prefix == "":
+        assert passed, out
+    if models.is_standin(model) and prefix:
+        assert "'El libro está en la mesa.'（与标准答案一致）" in out  # the prefix "El" counts as part of the answer
+
+
+def test_flan_check_empty_continuation_after_a_prefix_says_so(capsys, monkeypatch, flan_source):
+    monkeypatch.setattr(flan_phi, "generate_answer", lambda *args, **kwargs: "")
+    dict_form = lambda e: {"encoder_input": one_shot_solution(e), "decoder_input": "Answer:"}  # noqa: E731
+    passed, out = run_check(capsys, exercises.check_flan_one_shot, dict_form, *flan_source)
+    assert not passed and "解码器前缀 'Answer:' 后面什么也没有写出来" in out and "去掉解码器前缀" in out
 
 
 @pytest.mark.parametrize("name", ["flan_one_shot", "phi_one_shot"])
@@ -248,6 +373,47 @@ def test_alignment_accepts_the_solution_and_a_finer_chunking(capsys):
     assert passed and "[0, 3, 2, 1]" in out and "交叉数：3" in out
     finer = GOOD_CHUNKS[:2] + [("新しい", "a new", "adj"), ("本を", "book", "object"), GOOD_CHUNKS[3]]
     assert verdict(capsys, exercises.check_alignment, finer, ["He", "did not buy", "a new", "book", "yesterday"])[0]
+
+
+@pytest.mark.parametrize("chunks, order", [
+    ([GOOD_CHUNKS[0], GOOD_CHUNKS[1], GOOD_CHUNKS[2], ("買いませんでした", "didn't buy", "verb+neg")],
+     ["He", "didn't buy", "a new book", "yesterday"]),
+    (GOOD_CHUNKS, ["yesterday", "He", "did not buy", "a new book"]),
+    ([("彼は", "he", "subject"), ("昨日", "Yesterday,", "time"), ("新しい本を", "a new book.", "object"),
+      ("買いませんでした", "did not buy", "verb+neg")], ["Yesterday,", "he", "did not buy", "a new book."]),
+    (GOOD_CHUNKS[:3] + [("買い", "buy", "verb"), ("ませんでした", "did not", "neg+past")],
+     ["He", "did not", "buy", "a new book", "yesterday"]),
+], ids=["contraction", "time-in-front", "capitals-and-punctuation", "verb-split"])
+def test_alignment_accepts_contractions_and_the_time_word_in_front(capsys, chunks, order):
+    """"He didn't buy…" and "Yesterday he did not buy…" failed with the hint 英语顺序是主语、动词…"""
+    passed, out = verdict(capsys, exercises.check_alignment, chunks, order)
+    assert passed, out
+    assert "英语顺序是" not in out
+
+
+def test_alignment_time_word_in_front_counts_its_crossings(capsys):
+    passed, out = verdict(capsys, exercises.check_alignment, GOOD_CHUNKS, ["yesterday", "He", "did not buy", "a new book"])
+    assert passed and "[1, 0, 3, 2]" in out and "交叉数：2" in out
+
+
+SWAPPED_MEANINGS = [("彼は", "He", "subject"), ("昨日", "a new book", "time"), ("新しい本を", "yesterday", "object"),
+                    ("買いませんでした", "did not buy", "verb+neg")]
+
+
+@pytest.mark.parametrize("chunks, order, expected", [
+    (SWAPPED_MEANINGS, GOOD_ORDER, ["「昨日」的意思是“昨天”", "「新しい本を」的意思是“新的书（宾语）”"]),
+    ([GOOD_CHUNKS[0], GOOD_CHUNKS[1], GOOD_CHUNKS[2], ("買いませんでした", "bought", "verb")],
+     ["He", "bought", "a new book", "yesterday"], ["「買いませんでした」的意思是“买过去没有……"]),
+    ([GOOD_CHUNKS[0], GOOD_CHUNKS[1], ("新しい本を", "a book", "object"), GOOD_CHUNKS[3]],
+     ["He", "did not buy", "a book", "yesterday"], ["「新しい本を」"]),
+    ([("彼は昨", "He", "subject"), ("日", "yesterday", "time")] + GOOD_CHUNKS[2:], GOOD_ORDER, ["把一个意义单位切开了"]),
+], ids=["swapped", "not-negative", "adjective-missing", "cut-inside-a-word"])
+def test_alignment_checks_each_chunk_meaning(capsys, chunks, order, expected):
+    """Swapping the meanings of 昨日 and 新しい本を passed with 对齐正确 before."""
+    passed, out = verdict(capsys, exercises.check_alignment, chunks, order)
+    assert not passed and "对齐正确" not in out
+    for text in expected:
+        assert text in out
 
 
 @pytest.mark.parametrize("chunks, order, expected", [
@@ -369,6 +535,94 @@ def test_pick_next_accepts_the_solution(capsys):
     passed, out = verdict(capsys, exercises.check_pick_next, pick_next_solution)
     assert passed and out.count("✓") == 5
 
+
+
+# --- 4.2 exercise 2 on a GPU: the notebook's sampling cell after the check -----------------------
+
+class OnAccelerator(torch.Tensor):
+    """Scores that behave like scores on a GPU in the two ways that matter to the sampling cell.
+
+    On CUDA, ``topk``/``softmax`` results stay on the GPU, ``.cpu()`` (or ``.to("cpu")``) brings
+    a tensor back, and ``torch.multinomial`` on a GPU tensor with a CPU ``torch.Generator``
+    raises "Expected a 'cuda' device type for generator but found 'cpu'". This subclass keeps
+    every torch result "on the accelerator" (torch converts results to the subclass), returns a
+    plain CPU tensor from ``.cpu()``/``.to("cpu")``, and raises that error in ``multinomial``.
+    """
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        to_cpu = func is torch.Tensor.cpu or (
+            func is torch.Tensor.to and "cpu" in [str(a) for a in list(args[1:]) + list(kwargs.values())])
+        if to_cpu:
+            return torch.from_numpy(args[0].detach().numpy().copy())
+        if func in (torch.multinomial, torch.Tensor.multinomial):
+            generator = kwargs.get("generator", args[3] if len(args) > 3 else None)
+            if generator is not None and generator.device.type == "cpu":
+                raise RuntimeError("Expected a 'cuda' device type for generator but found 'cpu'")
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+def pick_next_without_cpu(last_logits, k=5, generator=None):  # passes the check (CPU scores, CPU generator)
+    top = torch.topk(last_logits, k)
+    choice = torch.multinomial(torch.softmax(top.values, dim=-1), num_samples=1, generator=generator)
+    return int(top.indices[int(choice)])
+
+
+def test_the_accelerator_stand_in_raises_like_cuda():
+    """The simulation is faithful where it matters: the learner's code fails on it without .cpu()."""
+    logits = torch.randn(50).as_subclass(OnAccelerator)
+    with pytest.raises(RuntimeError, match="'cuda' device type for generator"):
+        pick_next_without_cpu(logits, generator=torch.Generator().manual_seed(0))
+    assert type(logits.cpu()) is torch.Tensor and type(logits.to("cpu")) is torch.Tensor
+    assert isinstance(torch.softmax(torch.topk(logits, 5).values, -1), OnAccelerator)
+
+
+def notebook_cell(path: str, *needles: str) -> str:
+    """Source of the one code cell of ``path`` that holds every needle."""
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / path).read_text(encoding="utf-8"))
+    found = [
+        "".join(cell["source"]) for cell in notebook["cells"]
+        if cell["cell_type"] == "code" and all(n in "".join(cell["source"]) for n in needles)]
+    assert len(found) == 1, (path, needles, len(found))
+    return found[0]
+
+
+def gpu_like_decoding():
+    """``dli_seq.decoding`` as the sampling cells use it, with every state's scores :class:`OnAccelerator`."""
+    from types import SimpleNamespace
+
+    from dli_seq import decoding
+
+    def on_accelerator(state):
+        state.logits = state.logits.as_subclass(OnAccelerator)
+        return state
+
+    return SimpleNamespace(prefill=lambda *a, **k: on_accelerator(decoding.prefill(*a, **k)),
+                           decode_step=lambda state, token: on_accelerator(decoding.decode_step(state, token)),
+                           greedy_generate=decoding.greedy_generate)
+
+
+@pytest.mark.parametrize("source", ["stand-in", "random-init"])
+def test_sampling_cell_works_with_scores_on_a_gpu(capsys, lesson_models, tiny_models, source):
+    """Cell [65] of 04-2 gave CUDA ``state.logits`` with a CPU generator to ``pick_next``: on a GPU,
+    torch.multinomial raised unless the learner added .cpu(), although the check had passed.
+
+    The cell runs here as written in the notebook, with ``decoding.prefill``/``decode_step``
+    handing out scores that behave like GPU scores (:class:`OnAccelerator`).
+    """
+    model, tokenizer = lesson_models["gpt2"] if source == "stand-in" else tiny_models["gpt2"]
+    cell = notebook_cell("notebooks/04-2_gpt_decoder_generation.ipynb", "exercises.check_pick_next(pick_next)")
+    namespace = dict(exercises=exercises, decoding=gpu_like_decoding(), torch=torch, model=model, tokenizer=tokenizer,
+                     prompt_ids=tokenizer("Hello world,").input_ids, pick_next=pick_next_without_cpu)
+    exec(compile(cell, "04-2 [65]", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "✓ 通过：pick_next 是正确的 top-k 采样。" in out
+    assert out.strip().splitlines()[-1].startswith("'Hello world,")
+    assert len(namespace["new_ids"]) >= 1
 
 @pytest.mark.parametrize("alarm", [True, False], ids=["sigalrm", "settrace"])
 def test_an_endless_loop_gets_a_message_not_a_hang(capsys, monkeypatch, alarm):
@@ -620,3 +874,13 @@ def test_a_large_model_edited_in_place_is_reported_not_silently_kept(capsys, mon
 ])
 def test_answer_comparison_ignores_case_spaces_and_final_period(got, expected, same):
     assert exercises.same_answer(got, expected) is same
+
+
+def test_solution_sampling_cell_works_with_scores_on_a_gpu(capsys, lesson_models):
+    """The solutions notebook's pick_next moves the probabilities to the CPU itself: fine on a GPU too."""
+    model, tokenizer = lesson_models["gpt2"]
+    cell = notebook_cell("notebooks/solutions/04-2_solutions.ipynb", "def sample_ids(")
+    namespace = dict(exercises=exercises, decoding=gpu_like_decoding(), torch=torch, model=model, tokenizer=tokenizer,
+                     prompt_ids=tokenizer("Hello world,").input_ids)
+    exec(compile(cell, "04-2 solutions", "exec"), namespace)
+    assert "✓ 通过：pick_next 是正确的 top-k 采样。" in capsys.readouterr().out

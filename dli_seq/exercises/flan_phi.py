@@ -3,9 +3,11 @@ Flan-T5 (exercise 1, :func:`check_flan_one_shot`), the example moved to the deco
 (exercise 2, :func:`check_flan_decoder_only`) and a one-shot prompt for Phi-1.5 (exercise 3,
 :func:`check_phi_one_shot`).
 
-On the offline stand-ins (trained on exactly the lesson's prompt formats) the expected answer is
-required where the evaluation set has one; on the real hub models a different answer is reported
-but does not fail, since their wording varies.
+Exercise 1: on the offline stand-ins (trained on exactly the lesson's prompt formats) the
+expected answer is required where the evaluation set has one; on the real hub models a different
+answer is reported but does not fail, since their wording varies. Exercise 3 is judged on the
+prompt's structure only and shows the answers: the stand-in memorised an answer per question, so
+its answers cannot tell a good prompt from a poor one.
 """
 
 from __future__ import annotations
@@ -127,17 +129,34 @@ def grade_entries(outcome: Outcome, fn, model, tokenizer, want_encoder_decoder: 
 # Exercise 1: one-shot conditioning for Flan-T5
 # ---------------------------------------------------------------------------------------------
 
+def _parts_in(text: str, entry: lesson.Entry, parts: tuple[str, ...]) -> list[str]:
+    """Names of the entry's ``parts`` (question, example) that ``text`` holds."""
+    names = {"question": "问题", "shot_question": "示例问题", "shot_answer": "示例答案"}
+    squeezed = _squeeze(text)
+    return [names[p] for p in parts if squeezed and _squeeze(getattr(entry, p)) in squeezed]
+
+
 def _flan_one_shot_entry(fn, model, tokenizer, entry, strict):
     encoder_input, decoder_input = _as_inputs(fn(entry), allow_str=True)
     if not encoder_input.strip():
-        raise Problem("编码器输入是空的：练习 1 要通过编码器（也可以加上解码器前缀）给出示例。")
-    missing = _missing_parts(encoder_input + "\n" + decoder_input, entry, ("question", "shot_question", "shot_answer"))
+        raise Problem("编码器输入是空的：练习 1 要通过编码器给出示例和问题。")
+    in_decoder = _parts_in(decoder_input, entry, ("shot_question", "shot_answer", "question"))
+    if in_decoder:
+        raise Problem("解码器前缀里有" + "、".join(in_decoder) + "：练习 1 的示例和问题都交给编码器。Flan-T5 的解码器"
+                      "训练时前缀里只有答案本身，前缀里出现一段示例，它往往马上写出 </s>，输出就是空的"
+                      "（练习 2 专门试这种做法）。解码器前缀留空，或者只写答案的开头。")
+    missing = _missing_parts(encoder_input, entry, ("question", "shot_question", "shot_answer"))
     if missing:
-        raise Problem("输入里缺少：" + "、".join(missing) + "。")
-    if any(_example_after_question(text, entry) for text in (encoder_input, decoder_input)):
+        raise Problem("编码器输入里缺少：" + "、".join(missing) + "。")
+    if _example_after_question(encoder_input, entry):
         raise Problem("示例（示例问题和答案）放在了要回答的问题后面：把示例移到问题前面，问题放在最后。")
     got = generate_answer(model, tokenizer, encoder_input, decoder_input)
-    return _answer_verdict(got, entry, strict, "检查示例和问题的格式，问题要放在最后。")
+    if decoder_input and not got.strip():
+        return False, (f"模型在解码器前缀 {short(decoder_input)} 后面什么也没有写出来：去掉解码器前缀"
+                       "（直接返回编码器输入的字符串）再试。")
+    return _answer_verdict(decoder_input + got, entry, strict,
+                           "对照 lesson.one_shot(...) 检查编码器输入的格式：示例问题后另起一行写 'Answer: ' 和示例答案，"
+                           "示例和问题之间空一行。")
 
 
 @check("练习 1 检查：Flan-T5 的单样本（one-shot）条件输入",
@@ -145,9 +164,12 @@ def _flan_one_shot_entry(fn, model, tokenizer, entry, strict):
 def check_flan_one_shot(outcome: Outcome, fn, model, tokenizer) -> None:
     """Exercise 1 (4.5): ``fn(entry)`` gives Flan-T5 one worked example before the question.
 
-    Passes when, for every entry, the input holds the question and the example (question and
-    answer), the example comes first, greedy generation writes something, and (on the
-    stand-in) the answers match where they exist.
+    ``fn`` returns the encoder input, or ``{"encoder_input": ..., "decoder_input": ...}`` whose
+    decoder prefix is empty or the start of the answer (the example in the decoder prefix is
+    exercise 2; here it is refused with the reason). Passes when, for every entry, the encoder
+    input holds the example (question and answer) and then the question, greedy generation
+    writes something, and (on the stand-in) the answers (decoder prefix included) match where
+    they exist.
     """
     grade_entries(outcome, fn, model, tokenizer, True, _flan_one_shot_entry)
 
@@ -194,6 +216,54 @@ def check_flan_decoder_only(outcome: Outcome, fn, model, tokenizer) -> None:
 # Exercise 3: one-shot prompting for the decoder-only Phi-1.5
 # ---------------------------------------------------------------------------------------------
 
+ANSWER_CUE = re.compile(r"(?:^|\s)(answer|a)\s*:\s*$", re.IGNORECASE)  # "Answer: " or "A:" at the end
+TRAINED_CUE = "answer"  # the stand-in learnt the lesson's format only: "...\n\nAnswer: "
+
+
+def _span(text: str, part: str, start: int = 0, last: bool = False) -> tuple[int, int] | None:
+    """(start, end) of ``part`` in ``text`` from ``start`` on, blanks matched loosely; the last one if ``last``."""
+    pattern = re.compile(r"\s+".join(re.escape(word) for word in part.split()))
+    found = list(pattern.finditer(text, start))
+    if not found:
+        return None
+    match = found[-1] if last else found[0]
+    return match.start(), match.end()
+
+
+def _cue(text: str) -> str | None:
+    """The answer cue ``text`` ends with ("answer", "a"), lower-case, or None."""
+    match = ANSWER_CUE.search(text)
+    return match.group(1).casefold() if match else None
+
+
+def phi_prompt_cue(prompt: str, entry: lesson.Entry) -> str:
+    """The answer cue of a one-shot prompt whose structure is right, else a Problem (4.5 exercise 3).
+
+    Right means: the example question, its answer cue and answer; a line break; the question;
+    the same answer cue at the very end (e.g. ``"Answer: "`` or ``"A:"``).
+    """
+    missing = _missing_parts(prompt, entry, ("question", "shot_question", "shot_answer"))
+    if missing:
+        raise Problem("提示词里缺少：" + "、".join(missing) + "。")
+    question = _span(prompt, entry.question, last=True)
+    shot_question = _span(prompt, entry.shot_question)
+    shot_answer = _span(prompt, entry.shot_answer, start=shot_question[1])
+    if _example_after_question(prompt, entry) or shot_answer is None or shot_answer[1] > question[0]:
+        raise Problem("示例（问题和答案）应该放在要回答的问题前面：先写示例问题，再写它的答案，最后写要回答的问题。")
+    if "\n" not in prompt[shot_answer[1]:question[0]]:
+        raise Problem("示例答案和后面的问题之间没有换行：模型照着示例学“答案写到换行为止”，没有换行，它不知道答案在哪里"
+                      "结束，在换行处停止也就截不对。在示例答案后面换行（最好空一行），再写问题。")
+    final_cue = _cue(prompt[question[1]:])
+    if final_cue is None:
+        raise Problem(f"提示词的结尾是 {short(prompt[-20:])}：问题后面要以答案提示结尾，例如 'Answer: ' 或 'A:'，"
+                      "模型才知道接下来该写答案（否则它往往先写一个换行，而生成在第一个换行处就停了）。")
+    example_cue = _cue(prompt[shot_question[1]:shot_answer[0]])
+    if example_cue != final_cue:
+        raise Problem(f"示例答案前面要有和结尾一样的答案提示（'{final_cue.capitalize()}:'）：模型照着示例的格式，"
+                      "看到同样的提示才会接着写答案。")
+    return final_cue
+
+
 def _phi_one_shot_entry(fn, model, tokenizer, entry, strict):
     prompt = fn(entry)
     if prompt is None:
@@ -202,27 +272,30 @@ def _phi_one_shot_entry(fn, model, tokenizer, entry, strict):
         raise Problem(f"返回值的类型是 {type(prompt).__name__}，应为提示词字符串。")
     if not prompt.strip():
         raise Problem("提示词是空的。")
-    missing = _missing_parts(prompt, entry, ("question", "shot_question", "shot_answer"))
-    if missing:
-        raise Problem("提示词里缺少：" + "、".join(missing) + "。")
-    if _example_after_question(prompt, entry):
-        raise Problem("示例（问题和答案）应该放在要回答的问题前面。")
-    if not prompt.rstrip().endswith("Answer:"):
-        raise Problem(f"提示词的结尾是 {short(prompt[-20:])}：最后要以 'Answer: ' 结尾，模型才知道接下来该写答案"
-                      "（否则它往往先写一个换行，而生成在第一个换行处就停了）。")
-    got = generate_answer(model, tokenizer, None, prompt, stop_strings=NEWLINE_STOP)
-    return _answer_verdict(got.strip(), entry, strict, "提示词最后应该是 'Answer: '，模型从这里接着写答案。")
+    cue = phi_prompt_cue(prompt, entry)
+    got = generate_answer(model, tokenizer, None, prompt, stop_strings=NEWLINE_STOP).strip()
+    if not got and strict and cue != TRAINED_CUE:
+        return True, "替身没有写出内容：它只学过 'Answer: ' 这种答案提示（结构是对的，不算错误）"
+    if not got:
+        return False, "模型什么也没有写出来：它在问题后面先写了一个换行。检查提示词最后的答案提示，例如 'Answer: '。"
+    if entry.answer is None:
+        return True, f"{short(got)}（这一条没有标准答案：写出了内容即可）"
+    if same_answer(got, entry.answer):
+        return True, f"{short(got)}（与标准答案一致）"
+    return True, f"{short(got)}，标准答案是 {short(entry.answer)}（答案只作参考，见下面的说明）"
 
 
 @check("练习 3 检查：Phi-1.5 的单样本提示词（遇到换行就停止）",
-       success="示例放在问题前面，有标准答案的条目也答对了。")
+       success="提示词的结构对了：示例、换行、问题，最后是答案提示。")
 def check_phi_one_shot(outcome: Outcome, fn, model, tokenizer) -> None:
     """Exercise 3 (4.5): ``fn(entry)`` is a one-shot prompt for Phi-1.5, answered up to a newline.
 
-    Passes when every prompt holds the example before the question and ends with ``Answer:``,
-    greedy generation (stopped at the first newline) writes something, and (on the stand-in)
-    the answers match where they exist.
+    Judged on the prompt's structure (:func:`phi_prompt_cue`): the example with its answer cue
+    and answer, a line break, the question, the same cue at the end. Greedy generation (stopped
+    at the first newline) must write something; its answers are shown, not graded: the stand-in
+    memorised an answer per question, so a right answer says nothing about the prompt.
     """
     grade_entries(outcome, fn, model, tokenizer, False, _phi_one_shot_entry)
-
-
+    why = ("替身背下了每道题的答案，答对了也说明不了提示词好不好" if models.is_standin(model)
+           else "真实模型的措辞可能不同")
+    outcome.info(f"这个检查看的是提示词的结构（示例、换行、问题、答案提示）；答案只作参考：{why}。")

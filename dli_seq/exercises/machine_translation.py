@@ -10,21 +10,74 @@ from .harness import Outcome, Problem, call_learner, check, short
 
 ALIGNMENT_JAPANESE = "彼は昨日新しい本を買いませんでした"
 ALIGNMENT_ENGLISH = "He did not buy a new book yesterday"
+# English sentences the chunks may be put in (contractions spelt out, punctuation and case ignored).
+ACCEPTED_ENGLISH = ("he did not buy a new book yesterday", "yesterday he did not buy a new book")
+
+# The answer key, one entry per smallest Japanese piece in sentence order: (Japanese, English
+# content words, what it means in Chinese). A learner's chunk is one or more consecutive pieces;
+# its English must hold exactly their content words (articles, case, order and contractions aside).
+MEANING_KEY = (
+    ("彼は", ("he",), "他（主语）"),
+    ("昨日", ("yesterday",), "昨天"),
+    ("新しい", ("new",), "新的"),
+    ("本を", ("book",), "书（宾语）"),
+    ("買い", ("buy",), "买"),
+    ("ませんでした", ("did", "not"), "过去没有……（否定和过去时）"),
+)
+ARTICLES = frozenset({"a", "an", "the"})
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z']+", text.casefold()))
+def english_words(text: str) -> list[str]:
+    """Lower-case English words of ``text`` with contractions spelt out ("didn't" -> "did not") (4.1)."""
+    text = re.sub(r"n['’]t\b", " not", text.casefold())
+    return re.findall(r"[a-z]+", text)
+
+
+def content_words(text: str) -> list[str]:
+    """:func:`english_words` without articles, sorted: what a chunk's English means, order aside (4.1)."""
+    return sorted(w for w in english_words(text) if w not in ARTICLES)
+
+
+def key_pieces(japanese: str, start: int) -> int:
+    """Index after the answer-key pieces that spell ``japanese`` from piece ``start`` on, or -1 (4.1)."""
+    spelt, end = "", start
+    while end < len(MEANING_KEY) and len(spelt) < len(japanese):
+        spelt += MEANING_KEY[end][0]
+        end += 1
+    return end if spelt == japanese else -1
+
+
+def meaning_mistakes(chunks) -> list[str]:
+    """One Chinese line per chunk whose English does not mean its Japanese (4.1 exercise 1).
+
+    ``chunks`` already join to the sentence; a chunk that cuts a piece of :data:`MEANING_KEY`
+    in two is a :class:`Problem`.
+    """
+    mistakes, start = [], 0
+    for japanese, english, _ in chunks:
+        japanese = japanese.replace(" ", "").rstrip("。")
+        end = key_pieces(japanese, start)
+        if end < 0:
+            raise Problem(f"「{japanese}」把一个意义单位切开了：在 彼は / 昨日 / 新しい / 本を / 買い / ませんでした "
+                          "这些边界上切分（相邻的可以合成一块，例如 新しい本を）。")
+        pieces = MEANING_KEY[start:end]
+        if content_words(english) != sorted(w for piece in pieces for w in piece[1]):
+            meaning = "".join(piece[2] for piece in pieces)
+            mistakes.append(f"「{japanese}」的意思是“{meaning}”，你写的英语是 {english!r}：每块的英语要译出这一块日语。")
+        start = end
+    return mistakes
 
 
 @check("练习 1 检查：意义块对齐",
-       success="对齐正确。否定和过去时都在日语的最后一块里，英语却在第 2 个位置就要写出来。")
+       success="对齐正确。否定和过去时都在日语的最后一块里，英语却紧跟在主语后面就要写出来。")
 def check_alignment(outcome: Outcome, chunks, english_order) -> None:
     """Exercise 1 (4.1): ``chunks`` = [(Japanese chunk, English, role), ...] in Japanese order,
     ``english_order`` = the English parts in English order, for 「彼は昨日新しい本を買いませんでした。」.
 
-    Passes when the chunks join to the Japanese sentence, the English order uses every English
-    part exactly once (spelt the same way) and reads *He did not buy a new book yesterday*;
-    then prints the source positions and the number of crossings.
+    Passes when the chunks join to the Japanese sentence, each chunk's English means its
+    Japanese (:data:`MEANING_KEY`), the English order uses every English part exactly once
+    (spelt the same way) and reads *He did not buy a new book yesterday* (or with *yesterday*
+    in front, contractions allowed); then prints the source positions and the number of crossings.
     """
     if not chunks or not english_order:
         raise Problem("my_chunks 或 my_english_order 还是空的：按注释里的格式填写，再运行。")
@@ -41,6 +94,11 @@ def check_alignment(outcome: Outcome, chunks, english_order) -> None:
             raise Problem("日语块的顺序不对：my_chunks 要按日语原句的顺序排列（彼は 在最前，買いませんでした 在最后）。")
         raise Problem(f"日语块连起来是「{joined}」，应该正好是原句「{ALIGNMENT_JAPANESE}」：检查有没有漏字或多字。")
     outcome.ok("日语块按原句顺序排列，连起来正好是原句。")
+    mistakes = meaning_mistakes(chunks)
+    for line in mistakes:
+        outcome.fail(line)
+    if mistakes:
+        return
     parts = [c[1] for c in chunks]
     for word in english_order:
         if word not in parts:
@@ -50,9 +108,9 @@ def check_alignment(outcome: Outcome, chunks, english_order) -> None:
         if english_order.count(part) != 1:
             how = "没有出现在" if part not in english_order else "出现了不止一次，在"
             raise Problem(f"英语部分 {part!r} {how} my_english_order 里：每个块要用到，而且只用一次。")
-    if _words(" ".join(english_order)) != _words(ALIGNMENT_ENGLISH):
-        raise Problem(f"按 my_english_order 连起来是 {' '.join(english_order)!r}，应该读作 {ALIGNMENT_ENGLISH!r}："
-                      "英语顺序是主语、动词（含否定）、宾语、时间。")
+    if " ".join(english_words(" ".join(english_order))) not in ACCEPTED_ENGLISH:
+        raise Problem(f"按 my_english_order 连起来是 {' '.join(english_order)!r}，应该读作 {ALIGNMENT_ENGLISH!r}"
+                      "（时间词也可以放在句首）：英语顺序是主语、动词（含否定）、宾语，时间词放在句末或句首。")
     outcome.ok(f"英语顺序读作 {' '.join(english_order)!r}。")
     where = {part: i for i, part in enumerate(parts)}
     positions = [where[word] for word in english_order]
