@@ -184,10 +184,10 @@ def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
     assert cleaner.process(path, check=True) == []
 
 
-def test_two_jobs_only_when_every_model_is_a_stand_in(monkeypatch):
+def test_parallel_jobs_only_when_every_model_is_a_stand_in(monkeypatch):
     monkeypatch.setattr(course.runner.os, "cpu_count", lambda: 2)
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
-    assert course.default_jobs() == 2
+    assert course.default_jobs() == 3  # one more than the cores: a kernel also waits
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("DLI_SEQ_MODEL_DIR", "")

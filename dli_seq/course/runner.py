@@ -12,7 +12,7 @@ an unusable ``--out``), 130 after Ctrl-C and 143 after SIGTERM (every kernel is 
 
 Cells tagged ``skip-execution`` are not run; they stay in the executed copy, without outputs.
 The environment is passed on, so ``DLI_SEQ_MODELS`` (default ``auto``) decides whether the hub
-models or the offline stand-ins are used. Notebooks run two at a time when every lesson model is
+models or the offline stand-ins are used. Notebooks run one more than the cores at a time when every lesson model is
 a stand-in (``--jobs`` to choose). Unless set, ``OMP_NUM_THREADS`` is 1 for the kernels: the
 models are small, and on a small machine more threads than free cores make OpenMP thrash.
 """
@@ -48,7 +48,8 @@ print({PROBE_MARK!r}, _j.dumps(sorted({{
     (str(getattr(_v, "dli_seq_hub_id", None) or getattr(_v.config, "_name_or_path", "")),
      str((_m.source_of(_v) if _m is not None else None) or "other"))
     for _n, _v in globals().items()
-    if not _n.startswith("_") and _t is not None and isinstance(_v, _t.nn.Module) and hasattr(_v, "config")}})))
+    if not _n.startswith("_") and _t is not None and isinstance(_v, _t.nn.Module) and hasattr(_v, "config")
+    and getattr(_v, "can_generate", lambda: False)()}})))  # whole models, not e.g. model.encoder
 """
 
 
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one cell may run before the notebook fails (default: 600)")
     parser.add_argument("--jobs", default=None, type=_positive_int,
                         help="notebooks run at once (default: 2 on a machine with 2+ cores when every lesson "
-                             "model is a stand-in, else 1: real models may not fit twice in memory)")
+                             "model is a stand-in: the cores + 1, else 1: real models may not fit twice in memory)")
     args = parser.parse_args(argv)
 
     patterns = args.notebooks or list(DEFAULT_PATTERNS)
@@ -352,20 +353,24 @@ def run_all(notebooks: list[Path], out: Path, root: Path, timeout: int, jobs: in
 
 
 def default_jobs() -> int:
-    """Notebooks run at once by ``make course``: 2 when every lesson model is a stand-in, else 1.
+    """Notebooks run at once by ``make course``: one more than the cores when every lesson model
+    is a stand-in, else 1.
 
-    The stand-ins are small and the kernels use one thread each, so two notebooks fit two cores;
-    two kernels holding the real Flan-T5 and Phi-1.5 may not fit in memory (or on a small GPU).
+    The stand-ins are small and each kernel uses one thread; a kernel also waits (starting, between
+    cells, while its page is written), so one notebook more than there are cores keeps every core
+    busy (on 2 cores: 55 s for the course with 3 at a time, 69 s with 2). Two kernels holding the
+    real Flan-T5 and Phi-1.5 may not fit in memory (or on a small GPU): then one at a time.
     """
     from ..models import REGISTRY, resolve
 
-    if (os.cpu_count() or 1) < 2:
+    cores = os.cpu_count() or 1
+    if cores < 2:
         return 1
     try:
         all_standins = all(resolve(name).is_standin for name in REGISTRY)
     except Exception:  # noqa: BLE001 - e.g. DLI_SEQ_MODELS=hub without network: the notebooks will say why
         return 1
-    return 2 if all_standins else 1
+    return cores + 1 if all_standins else 1
 
 
 if __name__ == "__main__":
