@@ -90,7 +90,7 @@ test-gpu: $(if $(GPU_PY),,$(STAMP))
 	@$(TEST_GPU_PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False')"
 	@mkdir -p $(GPU_REPORT)
 	DLI_SEQ_MODELS=offline $(TEST_GPU_PY) -m pytest tests/gpu tests/test_fastpath.py tests/test_decoding.py \
-		tests/test_streaming.py tests/test_widgets.py -p no:cacheprovider --junitxml=$(GPU_REPORT)/core.xml
+		tests/test_streaming.py tests/test_inputs.py tests/test_widgets.py tests/test_figures_live.py -p no:cacheprovider --junitxml=$(GPU_REPORT)/core.xml
 	DLI_SEQ_MODELS=offline PYTHONPATH=tests/gpu DLI_SEQ_GPU_MEMORY_REPORT=$(GPU_REPORT)/notebook_memory.json \
 		$(TEST_GPU_PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-p nbval_gpu_memory notebooks -p no:cacheprovider --junitxml=$(GPU_REPORT)/notebooks.xml

@@ -44,7 +44,7 @@ fi
 if part core; then
   stage "core: tests/gpu (real size + stand-ins, fp32/bf16, fast path), widgets, core tests"
   timeout $(( $(left) > 300 ? 260 : $(left) - 40 )) $PY -m pytest tests/gpu tests/test_fastpath.py tests/test_decoding.py \
-      tests/test_streaming.py tests/test_widgets.py -p no:cacheprovider -q -rfEs --junitxml="$OUT/core.xml"
+      tests/test_streaming.py tests/test_inputs.py tests/test_widgets.py tests/test_figures_live.py -p no:cacheprovider -q -rfEs --junitxml="$OUT/core.xml"
   RC[core]=$?
 fi
 
