@@ -25,7 +25,7 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         raise ModelLoadError(f"device={device!r} 不是设备名：用 'cpu'、'cuda' 或 'mps'（或 device=None 自动选择）。") from err
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ModelLoadError(f"device={str(dev)!r}：这台机器没有 CUDA GPU（no CUDA GPU）。"
+            raise ModelLoadError(f"device={str(dev)!r}：这台机器没有 CUDA GPU。"
                                  "用 device=None（自动选择）或 device='cpu'。")
         count = torch.cuda.device_count()
         if dev.index is not None and not 0 <= dev.index < count:

@@ -105,7 +105,7 @@ def check_token(model, value) -> int:
     """One token id as an int inside the model's vocabulary; cheap, as it runs on every decode step (4.2)."""
     token, rows = token_id(value), vocab_rows(model)
     if not 0 <= token < rows:
-        raise ValueError(f"token_id {token} 不在词表里：这个模型的 id 是 0 到 {rows - 1}（模型和分词器是同一个模型的吗？）。")
+        raise ValueError(f"token id {token} 不在词表里，不是这个模型的 token id：这个模型的 id 是 0 到 {rows - 1}（模型和分词器是同一个模型的吗？）。")
     return token
 
 
@@ -125,7 +125,7 @@ def as_ids(ids, what: str, model=None) -> torch.LongTensor:
         tensor = tensor[0]  # what tokenizer(..., return_tensors="pt") gives: a batch of one
     if tensor.dim() > 1:
         raise ValueError(f"{what} 的形状是 {tuple(tensor.shape)}：这里一次只生成一个序列（批大小 1），"
-                         "请传入一维的 token id 列表。")
+                         "传入一维的 token id 列表。")
     ids = tensor.reshape(-1).to(torch.long).cpu()
     if model is not None:
         rows = vocab_rows(model)
@@ -164,14 +164,14 @@ def check_fits(model, length: int) -> None:
                          "缩短提示词，或减小 max_new_tokens。")
     if limit is None and length > MAX_DECODER_POSITIONS:
         raise ValueError(f"解码器要用 {length} 个位置，超过了上限 {MAX_DECODER_POSITIONS}（防止 KV 缓存占满内存）："
-                         "请减小 max_new_tokens。")
+                         "减小 max_new_tokens。")
 
 
 def check_encoder_fits(n_tokens: int, limit: int) -> None:
     """The encoder reads at most ``limit`` tokens (4.4); ``max_input_tokens=`` raises the limit."""
     if n_tokens > limit:
         raise ValueError(f"编码器输入有 {n_tokens} 个 token，超过了上限 {limit}（模型的 context，见分词器的 "
-                         "model_max_length）：请缩短源文本；确实需要更长时可传 max_input_tokens=…（内存会按长度平方增长）。")
+                         "model_max_length）：缩短源文本；确实需要更长时可传 max_input_tokens=…（内存会按长度平方增长）。")
 
 
 def check_budget(model, n_decoder_ids: int, max_new_tokens: int) -> None:
@@ -190,8 +190,7 @@ def prepare(model, input_ids, encoder_input_ids, *, max_encoder_tokens: int | No
     ``max_encoder_tokens`` (default :func:`encoder_limit`), and, when ``max_new_tokens`` is given,
     the whole generation within the decoder's budget. T5's decoder ids start with its start token.
     """
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
-        raise TypeError(f"model 应是 transformers 的模型（例如 load() 返回的第一个值），得到的是 {type(model).__name__}。")
+    check_model(model)
     max_encoder_tokens = positive_int(max_encoder_tokens, "max_encoder_tokens", allow_none=True)
     if max_new_tokens is not None:
         check_max_new_tokens(max_new_tokens)
@@ -271,6 +270,13 @@ def stop_token_ids(tokenizer, stops: list[str], stop_tokens) -> set[int]:
 
 # ---- model, tokenizer and text ----------------------------------------------------------------------
 
+def check_model(model) -> None:
+    """``model`` must be a transformers model, e.g. the first value ``load()`` returns (4.2-4.5)."""
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise TypeError(f"model 应是 transformers 的模型（load() 返回的第一个值），得到的是 {type(model).__name__}："
+                        "先运行加载模型的单元格，例如 model, tokenizer = models.load(\"gpt2\")。")
+
+
 def _looks_like_tokenizer(obj) -> bool:
     return callable(getattr(obj, "encode", None)) and hasattr(obj, "decode")
 
@@ -279,8 +285,7 @@ def check_pair(model, tokenizer) -> None:
     """Refuse a tokenizer that belongs to another model, or the two swapped (4.2-4.5)."""
     if _looks_like_tokenizer(model) and isinstance(tokenizer, torch.nn.Module):
         raise TypeError("模型和分词器的顺序反了：先传模型，再传分词器，例如 (model, tokenizer)。")
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
-        raise TypeError(f"model 应是 transformers 的模型（例如 load() 返回的第一个值），得到的是 {type(model).__name__}。")
+    check_model(model)
     if not _looks_like_tokenizer(tokenizer):
         raise TypeError(f"tokenizer 应是 transformers 的分词器，得到的是 {type(tokenizer).__name__}。")
     rows, size = vocab_rows(model), len(tokenizer)
@@ -295,7 +300,7 @@ def check_pair(model, tokenizer) -> None:
             and model.config.pad_token_id is not None and tokenizer.pad_token_id != model.config.pad_token_id:
         problem = f"分词器的填充 token 是 {tokenizer.pad_token_id}，模型的是 {model.config.pad_token_id}"
     if problem is not None:
-        raise ValueError(f"模型和分词器不是同一个模型的（{problem}）：请用 load() 一起返回的那一对，"
+        raise ValueError(f"模型和分词器不是同一个模型的（{problem}）：用 load() 一起返回的那一对，"
                          "例如 model, tokenizer = load(\"t5-base\")。")
 
 
@@ -307,7 +312,7 @@ def check_text(text, what: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
         raise ValueError(f"{what} 里第 {err.start} 个字符 {text[err.start]!r} 不是合法的 Unicode 字符"
-                         "（孤立的代理项），无法分词：请删掉它。") from None
+                         "（孤立的代理项），无法分词：删掉它。") from None
     return text
 
 
@@ -349,7 +354,7 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
         encoder_input = encoder_input[:-len(eos)]
     limit = max_input_tokens or encoder_limit(model, tokenizer)
     if len(encoder_input) > 20 * limit:  # no need to tokenize a whole book to know it is too long
-        raise ValueError(f"编码器输入有 {len(encoder_input)} 个字符，远超上限 {limit} 个 token：请缩短源文本"
+        raise ValueError(f"编码器输入有 {len(encoder_input)} 个字符，远超上限 {limit} 个 token：缩短源文本"
                          "（确实需要更长时可传 max_input_tokens=…）。")
     encoder_ids = tokenizer.encode(encoder_input, truncation=False, verbose=False)
     return prompt_ids(model, tokenizer, prompt), encoder_ids

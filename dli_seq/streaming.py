@@ -161,9 +161,7 @@ class Generation:
         scores = self.scores()
         probs = torch.softmax(scores, dim=-1)
         if forced_id is not None:
-            token = inputs.token_id(forced_id)
-            if not 0 <= token < probs.numel():
-                raise ValueError(f"forced_id {token} 不是这个模型的 token id（应在 0 到 {probs.numel() - 1} 之间）。")
+            token = inputs.check_token(self.model, forced_id)
         elif self.do_sample:
             token = int(torch.multinomial(probs, 1, generator=self.rng))
         else:

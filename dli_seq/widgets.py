@@ -53,20 +53,6 @@ def cross_attention(model, state) -> list[torch.Tensor]:
     return [layer[0, :, -1].float().mean(0).cpu() for layer in out.cross_attentions]
 
 
-def is_model(obj) -> bool:
-    """Whether ``obj`` looks like a transformers model: a config and a forward pass (4.2, 4.4)."""
-    return callable(obj) and hasattr(obj, "config") and hasattr(obj, "generation_config")
-
-
-def check_model(model, tokenizer) -> None:
-    """A clear Chinese error for a missing model or the two arguments swapped (4.2, 4.4)."""
-    if is_model(tokenizer) and not is_model(model):
-        raise TypeError("模型和分词器的顺序反了：先传模型、再传分词器，例如 GenerationStepper(model, tokenizer, ...)。")
-    if not is_model(model):
-        raise TypeError(f"model 应是 transformers 的模型（load() 返回的第一个值），得到的是 {type(model).__name__}："
-                        "先运行加载模型的单元格，例如 model, tokenizer = models.load(\"gpt2\")。")
-
-
 def learner_message(err: Exception) -> str:
     """An error as a status line: our own Chinese message as it is, anything else with a hint (4.2, 4.4)."""
     text = str(err)
@@ -194,9 +180,8 @@ class GenerationStepper:
         """
         if self._running:
             return self._say(ALREADY_RUNNING, error=True)
-        check_model(model, tokenizer)
         try:
-            inputs.check_pair(model, tokenizer or self.tokenizer)
+            inputs.check_pair(model, tokenizer or self.tokenizer)  # also: no model, or the two swapped
         except ValueError as err:
             if tokenizer is not None:
                 raise

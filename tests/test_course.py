@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from dli_seq import course
+from dli_seq.messages import STANDIN_NOTE
 
 PNG = base64.b64decode(  # a 1x1 PNG
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -102,11 +103,15 @@ def test_the_summary_and_the_page_name_each_models_source(tmp_path, monkeypatch,
     monkeypatch.setenv("DLI_SEQ_MODELS", "offline")
     _notebook(tmp_path / "m.ipynb", nbformat.v4.new_code_cell(
         "from dli_seq import models\nmodel, tok = models.load('gpt2', device='cpu', quiet=True)\n"
-        "import torch\nother = torch.nn.Linear(2, 2)\nother.config = type('C', (), {'_name_or_path': 'mine'})()"))
+        "from transformers import GPT2Config, GPT2LMHeadModel\n"
+        "other = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=10))\n"
+        "other.config._name_or_path = 'mine'\n"
+        "body = model.transformer  # a part of a model is not counted as a model of its own"))
     assert course.main(["--notebooks", "m.ipynb", "--out", "out", "--timeout", "120"]) == 0
-    assert re.search(r"m\.ipynb .*gpt2: stand-in, mine: other .* ok", capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert re.search(r"m\.ipynb .*gpt2: stand-in, mine: other .* ok", out) and "standins/gpt2" not in out
     page = (tmp_path / "out" / "m.html").read_text(encoding="utf-8")
-    assert "随包附带的替身模型" in page and "不是由 dli_seq.models.load 加载的" in page
+    assert STANDIN_NOTE in page and "不是由 dli_seq.models.load 加载的" in page
 
 
 def test_probe_answers_are_read_back():

@@ -844,6 +844,7 @@ def test_checks_leave_the_model_as_found(capsys, lesson_models, fn, expected):
     before = _state(model)
     passed, out = verdict(capsys, exercises.check_encoder_decoder_loop, fn, model, tokenizer)
     assert not passed and all(e in out for e in expected) and "恢复原状" in out
+    assert all(out.count(e) == 1 for e in expected)  # one line per kind of change, not one per parameter
     assert _same(before, _state(model))
 
 

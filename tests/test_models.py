@@ -148,7 +148,7 @@ def test_default_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
 
 def test_explicit_missing_device_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(models.ModelLoadError, match="no CUDA GPU"):
+    with pytest.raises(models.ModelLoadError, match="没有 CUDA GPU"):
         models.pick_device("cuda")
     with pytest.raises(models.ModelLoadError, match="'cuda:7'"):
         models.pick_device("cuda:7")

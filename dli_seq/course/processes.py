@@ -63,8 +63,9 @@ def interrupts_ignored():
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    finally:  # a SIGTERM inside the block may have set exit_now for Ctrl-C meanwhile: keep that one
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -197,6 +198,10 @@ def end_tree(pids: list[int] | None = None, grace: float = GRACE_S) -> list[int]
 
 def exit_now(signum, frame) -> None:
     """Signal handler for a second Ctrl-C: kill every process of the run and exit at once (4.1-4.5 runs)."""
-    for pid in worker_tree():
+    pids = worker_tree()
+    files = [path for path in map(connection_file, pids) if path is not None]  # read before the kill
+    for pid in pids:
         _signal(pid, signal.SIGKILL)
+    for path in files:  # as a kernel shutdown would
+        path.unlink(missing_ok=True)
     os._exit(EXIT_CODES.get(signum, 128 + signum))

@@ -252,8 +252,6 @@ def check_out_dir(out: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run every notebook of the course (4.1-4.5 and solutions); 0 if all ran, 1 if any failed, 2 on bad use."""
-    from tqdm import tqdm
-
     parser = argparse.ArgumentParser(
         prog="python -m dli_seq.course",
         description="Execute the course notebooks headless and write executed copies and HTML pages.")
@@ -264,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", default=600, type=_positive_int,
                         help="seconds one cell may run before the notebook fails (default: 600)")
     parser.add_argument("--jobs", default=None, type=_positive_int,
-                        help="notebooks run at once (default: 2 on a machine with 2+ cores when every lesson "
-                             "model is a stand-in: the cores + 1, else 1: real models may not fit twice in memory)")
+                        help="notebooks run at once (default: the cores + 1 when every lesson model is a "
+                             "stand-in, else 1: real models may not fit twice in memory)")
     args = parser.parse_args(argv)
 
     patterns = args.notebooks or list(DEFAULT_PATTERNS)
@@ -274,11 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dli_seq.course: no notebooks match {' or '.join(patterns)} "
               f"(looked from {Path.cwd()}). Nothing to run.", file=sys.stderr)
         return 2
-    problem = check_out_dir(args.out)
-    if problem:
-        print(f"dli_seq.course: {problem}", file=sys.stderr)
-        return 2
-
     root = Path(os.path.commonpath([str(p.resolve().parent) for p in notebooks]))
     problem = overwrite_problem(args.out, notebooks, root) or check_out_dir(args.out)
     if problem:
@@ -316,8 +309,8 @@ def run_all(notebooks: list[Path], out: Path, root: Path, timeout: int, jobs: in
 
     def start_next() -> None:  # one notebook per idle worker: a queued notebook is never half-started
         with interrupts_ignored():  # a worker starts with Ctrl-C ignored: Ctrl-C is the runner's
-            notebook = queued.pop(0)
-            running[pool.submit(run_notebook, notebook, out, root, timeout)] = notebook
+            future = pool.submit(run_notebook, queued[0], out, root, timeout)
+            running[future] = queued.pop(0)  # leaves the queue only once it has really started
 
     with tqdm(total=len(notebooks), desc="course", unit="nb", file=sys.stderr, dynamic_ncols=True) as bar, \
             stop_on_signals():
@@ -349,6 +342,8 @@ def run_all(notebooks: list[Path], out: Path, root: Path, timeout: int, jobs: in
         results[notebook] = NotebookResult(notebook, 0, 0.0, stopped="interrupted")
     for notebook in queued:
         results[notebook] = NotebookResult(notebook, 0, 0.0, stopped="not started")
+    for notebook in notebooks:  # a signal between two bookkeeping steps: still one row per notebook
+        results.setdefault(notebook, NotebookResult(notebook, 0, 0.0, stopped="interrupted"))
     return results, stopped
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import decoding, streaming
+from .. import decoding, inputs, streaming
 from .harness import Outcome, Problem, as_int, call_learner, check, missing_value, short
 
 def next_distributions(model, tokenizer, prompt: str, *settings: dict):
@@ -146,13 +146,15 @@ def check_long_prompt(outcome: Outcome, long_prompt, cache_after_prefill, growth
         raise Problem("long_prompt 应该是一段英文文字（字符串）。")
     if cache_after_prefill is None or growth_per_step is None:
         raise Problem(missing_value("my_cache_after_prefill 或 my_growth_per_step"))
-    ids = tokenizer(long_prompt).input_ids
+    ids = inputs.prompt_ids(model, tokenizer, long_prompt)  # no transformers warning for a long text
     if len(ids) < MIN_LONG_PROMPT_TOKENS:
         raise Problem(f"long_prompt 只有 {len(ids)} 个 token：换一段至少 {MIN_LONG_PROMPT_TOKENS} 个 token"
                       "（大约 80 个英文单词以上）的文字。")
-    limit = decoding.context_size(model)
-    if limit is not None and len(ids) + 1 > limit:
-        raise Problem(f"long_prompt 有 {len(ids)} 个 token，超过了模型能读的 {limit} 个位置：缩短一些。")
+    try:
+        inputs.check_budget(model, len(ids), 2)  # prefill, then one decode step
+    except ValueError:
+        raise Problem(f"long_prompt 有 {len(ids)} 个 token，加上再写一个 token 就超过了模型能读的 "
+                      f"{inputs.decoder_limit(model)} 个位置：缩短一些。") from None
     outcome.ok(f"提示词有 {len(ids)} 个 token。")
     state = decoding.prefill(model, ids)
     after = state.cache_length

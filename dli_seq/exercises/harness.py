@@ -107,12 +107,14 @@ class deadline:  # noqa: N801 - used as ``with deadline(seconds):``
                 self.previous_handler(signum, frame)
         if now < self.end:
             return
+        if frame is not None and frame.f_code is deadline.__exit__.__code__:
+            return  # the block is ending already: let it switch the timer off
         stack = []
         while frame is not None and frame.f_code.co_filename != __file__:  # up to call_learner
-            if frame.f_code is deadline.__exit__.__code__:
-                return  # the block is ending already
             stack.append(frame)
             frame = frame.f_back
+        if not stack:
+            return  # the learner's code has returned already; the block ends on its own
         sys.settrace(self.call_tracer)  # a raise inside a trace function turns tracing off: turn it on again
         for frame in stack:
             if learner_file(frame.f_code.co_filename):

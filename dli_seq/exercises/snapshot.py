@@ -109,7 +109,7 @@ class ModelKept:
             if slot.kind == "_parameters" and slot.obj.requires_grad != slot.requires_grad:
                 changes.append("改变了参数的 requires_grad")
                 slot.obj.requires_grad_(slot.requires_grad)
-        return changes
+        return list(dict.fromkeys(changes))  # one line per kind of change, not one per parameter
 
     def restore_weights(self) -> list[str]:
         """After :meth:`restore`: put in-place edits of the weights back from the copy, if there is one."""
