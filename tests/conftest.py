@@ -87,6 +87,18 @@ def tiny_models(gpt2_tokenizer, t5_tokenizer):
             for arch in ARCHS}
 
 
+@pytest.fixture
+def gpt2(tiny_models):
+    """The tiny random-init GPT-2 and GPT-2's real tokenizer (widget and figure tests)."""
+    return tiny_models["gpt2"]
+
+
+@pytest.fixture
+def t5(tiny_models):
+    """The tiny random-init t5-base-like model and its tokenizer (widget and figure tests)."""
+    return tiny_models["t5-base"]
+
+
 def pytest_configure(config):
     """Markers used by the suite (browser: the JupyterLab + chromium tests; wheel: tests/test_wheel.py)."""
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Debian chromium (needs /usr/bin/chromium)")

@@ -24,16 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "translate English to French: Hello World! How's it going?"
 
 
-@pytest.fixture
-def gpt2(tiny_models):
-    return tiny_models["gpt2"]
-
-
-@pytest.fixture
-def t5(tiny_models):
-    return tiny_models["t5-base"]
-
-
 def open_widgets() -> int:
     """Widgets still registered with the kernel (closed ones have no comm)."""
     return sum(1 for obj in gc.get_objects() if issubclass(type(obj), W.Widget) and obj.comm is not None)

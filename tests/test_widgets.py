@@ -20,16 +20,6 @@ from dli_seq.widgets import (ALREADY_RUNNING, FINISHED, NOTHING_TO_CONTINUE, PRO
 SOURCE = "translate English to French: Hello World! How's it going?"
 
 
-@pytest.fixture
-def gpt2(tiny_models):
-    return tiny_models["gpt2"]
-
-
-@pytest.fixture
-def t5(tiny_models):
-    return tiny_models["t5-base"]
-
-
 def status(stepper) -> str:
     return stepper.status.value
 
