@@ -8,7 +8,7 @@ The same two functions drive every model of the lesson:
 * :func:`decode_step` feeds ONE new token. Keys and values of all earlier positions come
   from the cache, so each step costs the same, however long the text already is.
 
-:func:`naive_generate` is the original lesson's baseline: no cache, every step recomputes
+:func:`naive_generate` is the baseline of section 4.2: no cache, every step recomputes
 everything. :func:`greedy_generate` is the cached loop. Both pick the most likely token.
 
 Everything works on one sequence (batch size 1) without padding, so every position is a real
@@ -124,7 +124,7 @@ def decode_step(state: State, token_id: int) -> State:
 @torch.inference_mode()
 def naive_generate(model, input_ids=None, *, encoder_input_ids=None, max_new_tokens: int,
                    eos_token_id=None) -> list[int]:
-    """The original lesson's loop (4.2, 4.4): no cache, so every step re-reads the whole text.
+    """The baseline loop (4.2, 4.4): no cache, so every step re-reads the whole text.
 
     For T5 even the encoder runs again each step, as a pipeline called once per token does.
     Greedy; returns only the new token ids.

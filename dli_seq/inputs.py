@@ -350,7 +350,7 @@ def encode_inputs(model, tokenizer, prompt: str = "", encoder_input: str | None 
     if not encoder_input:
         raise ValueError("编码器-解码器模型需要 encoder_input：编码器要读的源文本。")
     eos = tokenizer.eos_token
-    if eos and encoder_input.endswith(eos):  # the original lesson wrote "...</s>" by hand
+    if eos and encoder_input.endswith(eos):  # a source written with "...</s>" by hand, as 4.4 once did
         encoder_input = encoder_input[:-len(eos)]
     limit = max_input_tokens or encoder_limit(model, tokenizer)
     if len(encoder_input) > 20 * limit:  # no need to tokenize a whole book to know it is too long

@@ -3,7 +3,7 @@
 :class:`Generation` is the loop, one step per call: prefill once, then per step: temperature /
 top-k / top-p (transformers' processors) -> pick a token (greedy, sampled, or forced) -> text ->
 stops -> feed it back with ``decode_step``. :func:`stream_steps`, :func:`stream`,
-:func:`generate_text` and the original lesson's :func:`get_token_generator` loop over it.
+:func:`generate_text` and :func:`get_token_generator` (the streamer section 4.4 builds) loop over it.
 
 The text, exactly (tested):
 
