@@ -107,7 +107,10 @@ def test_checks_reject_the_wrong_kind_of_model(capsys, tiny, name):
     passed, out = run_check(capsys, check, one_shot_solution, *tiny[other])
     assert not passed and "模型类型不对" in out
     passed, out = run_check(capsys, check, one_shot_solution, "not a model", tiny[model_name][1])
-    assert not passed and "第二个参数应该是模型" in out
+    assert not passed and "model 应是 transformers 的模型" in out
+    model, tokenizer = tiny[model_name]
+    passed, out = run_check(capsys, check, one_shot_solution, tokenizer, model)
+    assert not passed and "顺序反了" in out
 
 
 def test_one_shot_checks_require_the_worked_example(capsys, tiny):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .. import lesson, messages, models, streaming
+from .. import inputs, lesson, messages, models, streaming
 from .harness import Outcome, Problem, call_learner, check, short
 
 MAX_NEW_TOKENS = 64       # enough for every answer of the evaluation set (T5 pieces are short)
@@ -78,13 +78,12 @@ def _example_after_question(text: str, entry: lesson.Entry) -> bool:
 
 
 def _check_kind(model, tokenizer, want_encoder_decoder: bool) -> None:
-    """A Problem if the model or tokenizer is not what the exercise needs."""
-    config = getattr(model, "config", None)
-    if config is None or not hasattr(model, "generation_config"):
-        raise Problem("第二个参数应该是模型（例如 models.load(...) 返回的第一个值）。")
-    if not callable(getattr(tokenizer, "encode", None)):
-        raise Problem("第三个参数应该是分词器（models.load(...) 返回的第二个值）。")
-    if bool(config.is_encoder_decoder) != want_encoder_decoder:
+    """A Problem if the model and tokenizer are not a pair (dli_seq.inputs) or not the kind the exercise needs."""
+    try:
+        inputs.check_pair(model, tokenizer)
+    except (TypeError, ValueError) as err:
+        raise Problem(str(err)) from None
+    if bool(model.config.is_encoder_decoder) != want_encoder_decoder:
         want = "编码器-解码器模型（Flan-T5）" if want_encoder_decoder else "仅解码器模型（Phi-1.5）"
         raise Problem(f"这个练习需要{want}，传入的模型类型不对。")
 
