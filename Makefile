@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lab lab-args course doctor test test-oldest test-gpu browser-deps figures standins benchmark clean
 .PHONY: wheelhouse wheelhouse-device install-offline
+.PHONY: workshop workshop-install workshop-stop test-workshop
 
 $(STAMP): pyproject.toml requirements/constraints.txt tools/jupyterlab-overrides.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -97,6 +98,28 @@ test-gpu: $(if $(GPU_PY),,$(STAMP))
 
 figures: $(STAMP)
 	$(PY) tools/make_figures.py
+
+# A classroom on JupyterHub (README "Running a workshop"). Needs root: every learner becomes a Unix user.
+#   make workshop          install into $(WORKSHOP_PREFIX) (a minute or two, first time), start the hub
+#   make workshop-stop     stop the hub, the proxy and every learner's server (Ctrl-C stops the hub only)
+#   make test-workshop     the classroom's load test: real users, hub restart, culler, a real browser
+# Options are environment variables, listed at the top of workshop/jupyterhub_config.py
+# (e.g. DLI_SEQ_HUB_IP=0.0.0.0 DLI_SEQ_SIGNUP_CODE=... make workshop).
+WORKSHOP_PREFIX ?= /opt/dli-seq
+workshop-install:
+	bash workshop/install.sh $(WORKSHOP_PREFIX)
+
+workshop: workshop-install
+	cd $(WORKSHOP_PREFIX)/hub && DLI_SEQ_WORKSHOP=$(WORKSHOP_PREFIX) \
+		$(WORKSHOP_PREFIX)/venv/bin/jupyterhub -f $(CURDIR)/workshop/jupyterhub_config.py
+
+workshop-stop:
+	bash workshop/stop.sh $(WORKSHOP_PREFIX)
+
+# The load test installs its own classroom under /opt/dli-seq-test (never touches a real one).
+test-workshop: $(STAMP) browser-deps
+	bash workshop/install.sh /opt/dli-seq-test
+	DLI_SEQ_WORKSHOP=/opt/dli-seq-test $(PY) -m pytest -p no:cacheprovider -v workshop/tests
 
 standins: $(STAMP)
 	$(PY) -m dli_seq.standins.train
