@@ -30,7 +30,8 @@ from pathlib import Path
 
 from ..course.runner import KERNEL_NAME, SKIP_TAG, error_line, find_notebooks, kernel_env
 
-MEASURED_JSON = Path(__file__).resolve().parents[1] / "capacity_measured.json"
+CHECKOUT = Path(__file__).resolve().parents[2]
+MEASURED_JSON = CHECKOUT / "dli_seq" / "capacity_measured.json"
 LESSON_NOTEBOOKS = "notebooks/04-*.ipynb"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -133,6 +134,10 @@ def measure_notebook(notebook: Path, timeout: int = 600, env: dict[str, str] | N
         return NotebookMeasurement(str(notebook), 0, 0, 0, 0.0, time.perf_counter() - start,
                                    error or "no cell completed")
     at, last = readings[-1]
+    try:
+        notebook = notebook.resolve().relative_to(CHECKOUT)  # as the repository names it
+    except ValueError:
+        pass
     cells_run = client.code_cells_executed - (1 if error is None else 0)  # not the appended cell
     return NotebookMeasurement(str(notebook), cells_run, last.peak_bytes, last.rss_bytes,
                                round(last.cpu_s, 2), round(at - start, 2), error)
@@ -216,7 +221,8 @@ def machine() -> dict:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"date": datetime.date.today().isoformat(), "cores": os.cpu_count() or 1,
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"date": datetime.date.today().isoformat(), "cores": os.cpu_count() or 1, "load_average_1min": load,
             "ram_bytes": total_kb * 1024, "cpu": cpu, "gpu": gpu, "os": f"{platform.system()} {platform.machine()}",
             "python": platform.python_version(), "torch": _version("torch"),
             "transformers": _version("transformers"), "models": "offline stand-ins (DLI_SEQ_MODELS=offline)",
@@ -230,6 +236,7 @@ def section_key(notebook: Path) -> str:
 
 def measure_all(notebooks: list[Path], timeout: int = 600, progress=print) -> dict:
     """Measure the idle server, then each notebook, one at a time; the figures as a JSON-ready dict."""
+    described = machine()  # before measuring: the load average says how busy the machine was
     progress("idle jupyter lab server ...")
     server = measure_idle_server()
     progress(f"  RSS {server['rss_bytes'] / 2**20:.0f} MiB")
@@ -240,10 +247,9 @@ def measure_all(notebooks: list[Path], timeout: int = 600, progress=print) -> di
         progress(f"  peak {result.kernel_peak_bytes / 2**20:.0f} MiB, {result.cpu_s:.1f} CPU-s, "
                  f"{result.wall_s:.1f} s wall" + (f", FAILED: {result.error}" if result.error else ""))
         figures[section_key(notebook)] = asdict(result)
-    return {"machine": machine(), "server": server, "notebooks": figures}
+    return {"machine": described, "server": server, "notebooks": figures}
 
 
 def default_notebooks() -> list[Path]:
     """The lesson notebooks 4.1-4.5 of this checkout (not the solutions)."""
-    root = Path(__file__).resolve().parents[2]
-    return find_notebooks([str(root / LESSON_NOTEBOOKS)])
+    return find_notebooks([str(CHECKOUT / LESSON_NOTEBOOKS)])
