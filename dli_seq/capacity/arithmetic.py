@@ -28,7 +28,7 @@ def memory_for_learners(total_bytes: int, reserve_bytes: int) -> int:
 
 
 def learners_that_fit(available_bytes: int, per_learner_bytes: int) -> int:
-    """How many learners fit in ``available_bytes`` when each needs ``per_learner_bytes`` (rounded down)."""
+    """How many learners fit in ``available_bytes`` when each needs ``per_learner_bytes`` (rounded down; workshop sizing)."""
     if per_learner_bytes <= 0:
         raise ValueError(f"a learner needs more than 0 bytes, got {per_learner_bytes}")
     return max(0, available_bytes // per_learner_bytes)

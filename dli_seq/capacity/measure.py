@@ -60,7 +60,7 @@ def _cpu_ticks(pid: int, with_waited_children: bool) -> int:
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and every live descendant, from ``/proc/<pid>/task/*/children``."""
+    """``pid`` and every live descendant, from ``/proc/<pid>/task/*/children`` (a kernel of 4.1-4.5, a server)."""
     found, queue = [], [pid]
     while queue:
         current = queue.pop()
@@ -74,7 +74,7 @@ def process_tree(pid: int) -> list[int]:
 
 
 def read_process(pid: int) -> ProcessReading:
-    """Memory and CPU of ``pid`` and its children now (a kernel before shutdown, an idle server)."""
+    """Memory and CPU of ``pid`` and its children now (a 4.1-4.5 kernel before shutdown, an idle server)."""
     if not Path(f"/proc/{pid}/status").is_file():
         raise OSError(f"no process {pid} in /proc: measuring needs Linux and a running process")
     pids = process_tree(pid)
@@ -212,7 +212,7 @@ def _version(package: str) -> str:
 
 
 def machine() -> dict:
-    """This machine as a user would describe it: cores, RAM, CPU, GPU, versions, and today's date."""
+    """The measuring machine as a user would describe it (workshop sizing): cores, RAM, CPU, GPU, versions, date."""
     meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").is_file() else ""
     total_kb = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")), 0)
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
@@ -235,7 +235,7 @@ def section_key(notebook: Path) -> str:
 
 
 def measure_all(notebooks: list[Path], timeout: int = 600, progress=print) -> dict:
-    """Measure the idle server, then each notebook, one at a time; the figures as a JSON-ready dict."""
+    """Measure the idle server, then each notebook (4.1-4.5), one at a time; the figures as a JSON-ready dict."""
     described = machine()  # before measuring: the load average says how busy the machine was
     progress("idle jupyter lab server ...")
     server = measure_idle_server()

@@ -43,7 +43,7 @@ class RealModel:
     head_dim: int
 
     def weights_bytes(self, dtype: str) -> int:
-        """The weights' bytes in ``dtype`` ("fp32" or "bf16")."""
+        """The weights' bytes in ``dtype`` ("fp32" or "bf16"), for the capacity report."""
         return self.parameters * DTYPE_BYTES[dtype]
 
 
@@ -80,7 +80,7 @@ SECTIONS: dict[str, tuple[Run, ...]] = {
 
 
 def published_config(name: str) -> dict:
-    """The published ``config.json`` of a lesson model, by file stem ("gpt2", "t5-base", "flan-t5-large", "phi-1_5")."""
+    """A lesson model's published ``config.json`` (4.1-4.5), by file stem ("gpt2", "t5-base", "flan-t5-large", "phi-1_5")."""
     path = CONFIG_DIR / f"{name}.json"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
@@ -97,7 +97,7 @@ def _hub_id(name: str) -> str:
 
 @lru_cache(maxsize=None)
 def real_model(name: str) -> RealModel:
-    """A lesson model's parameter count and KV shape, built from its published config on the meta device."""
+    """A lesson model's parameter count and KV shape (4.1-4.5), built from its published config on the meta device."""
     import torch
     from transformers import AutoConfig
 
@@ -122,7 +122,7 @@ def real_model(name: str) -> RealModel:
 
 
 def run_kv_bytes(model: RealModel, run: Run, dtype: str) -> int:
-    """The KV cache one run holds at its end, in ``dtype``.
+    """The KV cache one run of a lesson notebook (4.1-4.5) holds at its end, in ``dtype``.
 
     Decoder-only: prompt + new tokens. T5: the decoder's own positions (start token + new tokens)
     plus the cross-attention cache over the encoder's positions (the prompt).
@@ -158,5 +158,5 @@ def section_memory(section: str, dtype: str) -> SectionMemory:
 
 
 def standin_weights_bytes(names: tuple[str, ...]) -> int:
-    """Bytes of the shipped stand-ins' weight files for these models (what a stand-in kernel held instead)."""
+    """Bytes of the shipped stand-ins' weight files for these models (what a 4.1-4.5 stand-in kernel held instead)."""
     return sum((REGISTRY[_hub_id(name)].standin_path / "model.safetensors").stat().st_size for name in names)

@@ -32,7 +32,7 @@ REMEASURE = "run `python -m dli_seq.capacity --measure` in the repository to mea
 
 
 def per_learner_standins(server_bytes: int, kernel_peak_bytes: int) -> int:
-    """(a) CPU + stand-ins: the idle server plus the kernel's measured peak."""
+    """(a) CPU + stand-ins: the idle server plus the kernel's measured peak (workshop sizing)."""
     return server_bytes + kernel_peak_bytes
 
 
@@ -43,12 +43,12 @@ def per_learner_cpu_real(weights_bytes: int, kv_bytes: int, kernel_peak_bytes: i
 
 
 def per_learner_gpu(weights_bytes: int, kv_bytes: int, overhead_bytes: int = CUDA_OVERHEAD_BYTES) -> int:
-    """(c) GPU memory per learner: weights and KV cache in the run's dtype, plus the per-kernel CUDA overhead."""
+    """(c) GPU memory per learner (workshop sizing): weights and KV cache in the dtype, plus the CUDA overhead."""
     return weights_bytes + kv_bytes + overhead_bytes
 
 
 def meminfo_bytes(field: str = "MemTotal", path: str = "/proc/meminfo") -> int | None:
-    """A ``/proc/meminfo`` field in bytes (``MemTotal``, ``MemAvailable``), or None where there is none."""
+    """A ``/proc/meminfo`` field in bytes (``MemTotal``, ``MemAvailable``), or None (workshop sizing)."""
     try:
         lines = Path(path).read_text().splitlines()
     except OSError:
@@ -60,7 +60,7 @@ def meminfo_bytes(field: str = "MemTotal", path: str = "/proc/meminfo") -> int |
 
 
 def gpu_total_bytes() -> tuple[int, str] | None:
-    """GPU 0's total memory and name when torch sees a CUDA GPU, else None."""
+    """GPU 0's total memory and name when torch sees a CUDA GPU, else None (workshop sizing)."""
     import torch
 
     if not torch.cuda.is_available():
@@ -70,7 +70,7 @@ def gpu_total_bytes() -> tuple[int, str] | None:
 
 
 def load_measured(path: Path = MEASURED_JSON) -> dict:
-    """The measured figures; a ``ValueError`` naming the file and the fix when they are missing or unusable."""
+    """The measured figures (4.1-4.5); a ``ValueError`` naming the file and the fix when missing or unusable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         notebooks, server = data["notebooks"], data["server"]
@@ -87,7 +87,7 @@ def load_measured(path: Path = MEASURED_JSON) -> dict:
 
 
 def machine_line(m: dict) -> str:
-    """The measuring machine as a user would describe it."""
+    """The measuring machine as a user would describe it, for the capacity report."""
     gpu = f"GPU {m['gpu']}" if m.get("gpu") else "no GPU"
     return (f"{m['date']}, a {m['cores']}-core, {gib(m['ram_bytes'])} machine with {gpu} ({m['cpu']}), "
             f"torch {m['torch']}, transformers {m['transformers']}")
