@@ -1,7 +1,7 @@
 """The lesson's four architectures at their real size, random-init, built offline (no hub), for timing.
 
 Used by benchmarks/decode.py: speed does not depend on the weights' values. The configurations
-are the published ``config.json`` files vendored in ``tests/real_configs/`` (read by path, the
+are the published ``config.json`` files vendored in ``dli_seq/real_configs/`` (read by path, the
 same files the GPU tests in tests/gpu/ build from), so the timed shapes are exactly the real
 models': gpt2 124M, t5-base 223M, flan-t5-large 783M (gated-gelu, untied), phi-1_5 1.4B.
 Tokenizers are built offline too: GPT-2's real one from the vocabulary that ships with the kit,
@@ -18,7 +18,7 @@ from transformers import GPT2LMHeadModel, GPT2Tokenizer, PhiForCausalLM, T5ForCo
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = ROOT / "dli_seq" / "standins" / "gpt2_vocab"
-CONFIGS = ROOT / "tests" / "real_configs"
+CONFIGS = ROOT / "dli_seq" / "real_configs"
 CLASSES = {"gpt2": GPT2LMHeadModel, "t5-base": T5ForConditionalGeneration,
            "flan-t5-large": T5ForConditionalGeneration, "phi-1_5": PhiForCausalLM}
 NAMES = tuple(CLASSES)

@@ -19,6 +19,7 @@ Models and lesson data
                            records on the model where it came from (``models.source_of``)
 * :mod:`dli_seq.lesson`     the evaluation set and prompt builders of section 4.5
 * ``dli_seq/standins/``     the four stand-in models, their training script and training data
+* ``dli_seq/real_configs/`` the four real models' published ``config.json`` (capacity, GPU tests, benchmarks)
 
 In JupyterLab
 * :mod:`dli_seq.token_view` a token as the learner sees it: labels and coloured HTML spans (4.2-4.4)
@@ -30,6 +31,8 @@ In JupyterLab
 For instructors
 * :mod:`dli_seq.course`     run every notebook headless and write handout HTML (``make course``)
 * ``python -m dli_seq doctor``  versions, device, and where each lesson model would load from
+* :mod:`dli_seq.capacity`   how many learners a machine holds per notebook (``python -m dli_seq capacity``);
+                           measured kernels in ``capacity_measured.json``, real models from ``real_configs/``
 * :mod:`dli_seq.workshop`   the classroom on JupyterHub (``make workshop``): sign-in, course copies, progress
 
 To change the stepper: widgets.py. A stand-in: standins/ (``make standins``). How models load:

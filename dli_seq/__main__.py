@@ -6,6 +6,8 @@ stand-in). Each source is validated by the same function ``load`` uses
 (``model_files.check_folder``: config, safetensors headers and shapes, a tokenizer that loads; the
 hub within a few seconds); a source passed over is shown with its reason. Exit status 1 when a source that is
 there (``DLI_SEQ_MODEL_DIR``, the cache, an ``HF_ENDPOINT`` mirror) is unusable, or a model has none.
+
+``python -m dli_seq capacity``: how many learners this machine holds per notebook (:mod:`dli_seq.capacity`).
 """
 
 from __future__ import annotations
@@ -63,8 +65,15 @@ def doctor() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dli_seq", description="dli-seq helper commands")
-    parser.add_argument("command", choices=["doctor"], help="doctor: versions, device, model sources")
-    parser.parse_args(argv)
+    parser.add_argument("command", choices=["doctor", "capacity"],
+                        help="doctor: versions, device, model sources; capacity: learners this machine holds")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "capacity":
+        from .capacity import main as capacity
+
+        return capacity(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return doctor()
 
 

@@ -2,7 +2,7 @@
 how the model computes (feed-forward kind and activation, tied or untied embeddings, relative-attention
 buckets, rotary fraction) and the vocabulary conventions the lesson's code relies on (pad, end and
 decoder-start ids), compared field by field between the stand-in's shipped ``config.json`` and the
-real model's published one (``tests/real_configs/``). Sizes (layers, widths, the T5 stand-ins'
+real model's published one (``dli_seq/real_configs/``). Sizes (layers, widths, the T5 stand-ins'
 4,100-piece vocabulary) differ on purpose and are not compared.
 
 transformers 5 always sets ``T5Config.tie_word_embeddings`` to True and keeps the published flag as
@@ -20,7 +20,7 @@ from transformers import AutoConfig
 
 from dli_seq import models
 
-REAL = Path(__file__).parent / "real_configs"
+REAL = Path(__file__).resolve().parents[1] / "dli_seq" / "real_configs"
 NOT_YET = "the stand-in was trained before this check existed; it flips to a failure when the retrained stand-in lands"
 KNOWN_GAPS = {  # (stand-in, field): why it differs today; strict, so a retrain that fixes it must remove the entry
     ("flan-t5-large", "feed_forward_proj"): "Flan-T5 stand-in is ReLU, real Flan-T5 is gated-gelu; " + NOT_YET,

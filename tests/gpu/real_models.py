@@ -1,6 +1,6 @@
 """The lesson's four architectures at their real size, random-init, built offline (no hub).
 
-Built from the published configurations vendored in ``tests/real_configs/*.json`` (read by path;
+Built from the published configurations vendored in ``dli_seq/real_configs/*.json`` (read by path;
 ``benchmarks/realsize.py`` reads the same files). Two test-only variations:
 
 * ``tiny=True`` keeps every configuration choice but shrinks the sizes (2 layers, 64 wide), so a
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import GPT2LMHeadModel, PhiForCausalLM, T5ForConditionalGeneration
 
-CONFIGS = Path(__file__).resolve().parents[1] / "real_configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "dli_seq" / "real_configs"
 CLASSES = {"gpt2": GPT2LMHeadModel, "t5-base": T5ForConditionalGeneration,
            "flan-t5-large": T5ForConditionalGeneration, "phi-1_5": PhiForCausalLM}
 NAMES = tuple(CLASSES)
@@ -28,7 +28,7 @@ TINY = {"gpt2": dict(n_layer=2, n_embd=64, n_head=4),
 
 
 def real_config(name: str, tiny: bool = False, spread: bool = False):
-    """The published configuration of one of the lesson's models (tests/real_configs/<name>.json)."""
+    """The published configuration of one of the lesson's models (dli_seq/real_configs/<name>.json)."""
     if name not in CLASSES:
         raise ValueError(f"Unknown model {name!r}; one of {', '.join(NAMES)}.")
     fields = json.loads((CONFIGS / f"{name}.json").read_text(encoding="utf-8"))

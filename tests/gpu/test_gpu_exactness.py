@@ -4,7 +4,7 @@ Run by `make test-gpu` on a CUDA machine. Each check compares, on the same devic
 our cached loop (dli_seq.decoding.greedy_generate), the fast path (static cache + CUDA graph,
 dli_seq.fastpath) and transformers' model.generate (greedy). Models: the four architectures at
 real size, random-init (tests/gpu/real_models.py, from the published configurations in
-tests/real_configs/: no hub, the GPU image has no network), and the
+dli_seq/real_configs/: no hub, the GPU image has no network), and the
 shipped stand-ins. On a mismatch the message names the first step that differs and both
 candidates' logits there, so a bf16 near-tie can be told from a bug.
 
