@@ -31,6 +31,8 @@ For instructors
 * :mod:`dli_seq.course`     run every notebook headless and write handout HTML (``make course``)
 * ``python -m dli_seq doctor``  versions, device, and where each lesson model would load from
 * :mod:`dli_seq.workshop`   the classroom on JupyterHub (``make workshop``): sign-in, course copies, progress
+  * :mod:`dli_seq.workshop.course_copy` each learner's copy of the course, updated without
+    overwriting their edits (nbgitpuller's merge rules, no git)
 
 To change the stepper: widgets.py. A stand-in: standins/ (``make standins``). How models load:
 models.py. An exercise check: exercises/<section>.py (the harness that runs learner code is
