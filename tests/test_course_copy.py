@@ -172,6 +172,19 @@ def test_a_copy_that_is_a_link_or_a_file_is_refused_in_one_line(course, tmp_path
     assert os.listdir(tmp_path / "real") == []
 
 
+def test_a_lock_or_manifest_replaced_by_a_link_is_not_followed(course, tmp_path):
+    home, target = tmp_path / "home", tmp_path / "target"
+    target.write_bytes(b"target")
+    home.mkdir()
+    (home / LOCK).symlink_to(target)
+    with pytest.raises(CourseCopyError, match=f"cannot update the course copy .*{LOCK}.*move that file"):
+        sync(course, home)
+    (home / LOCK).unlink()
+    (home / MANIFEST).symlink_to(target)  # read as no manifest; replaced, never written through
+    assert sorted(sync(course, home).copied) == sorted(COURSE)
+    assert not (home / MANIFEST).is_symlink() and target.read_bytes() == b"target"
+
+
 def test_a_second_sync_changes_nothing(course, tmp_path):
     home = tmp_path / "home"
     sync(course, home)

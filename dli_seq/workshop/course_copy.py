@@ -65,6 +65,7 @@ class Report:
         return [f"  {f.name:<9} {path}" for f in fields(self) for path in getattr(self, f.name)]
 
     def __str__(self) -> str:
+        """Counts on one line, e.g. ``2 updated, 1 kept, 1 beside`` (the server log's line)."""
         counts = [f"{len(getattr(self, f.name))} {f.name}" for f in fields(self) if getattr(self, f.name)]
         return ", ".join(counts) or "up to date"
 
@@ -111,6 +112,9 @@ def sync(source: str | os.PathLike, dest: str | os.PathLike, wait: float = 30.0)
     try:
         with locked(top, wait):
             return merge(top, course)
+    except OSError as err:  # the lock or the manifest: a file's own trouble is in Report.failed
+        raise CourseCopyError(f"cannot update the course copy in {dest} ({err.strerror or err}: "
+                              f"{err.filename}): move that file aside, then start again") from err
     finally:
         os.close(top)
 
