@@ -34,6 +34,8 @@ For instructors
 * :mod:`dli_seq.capacity`   how many learners a machine holds per notebook (``python -m dli_seq capacity``);
                            measured kernels in ``capacity_measured.json``, real models from ``real_configs/``
 * :mod:`dli_seq.workshop`   the classroom on JupyterHub (``make workshop``): sign-in, course copies, progress
+  * :mod:`dli_seq.workshop.course_copy` each learner's copy of the course, updated without
+    overwriting their edits (nbgitpuller's merge rules, no git)
 
 To change the stepper: widgets.py. A stand-in: standins/ (``make standins``). How models load:
 models.py. An exercise check: exercises/<section>.py (the harness that runs learner code is
