@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lab lab-args course doctor test test-oldest test-gpu browser-deps figures standins benchmark clean
 .PHONY: wheelhouse wheelhouse-device install-offline
-.PHONY: workshop workshop-install workshop-stop test-workshop
+.PHONY: workshop workshop-install workshop-stop workshop-models test-workshop
 
 $(STAMP): pyproject.toml requirements/constraints.txt tools/jupyterlab-overrides.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -101,6 +101,7 @@ figures: $(STAMP)
 
 # A classroom on JupyterHub (README "Running a workshop"). Needs root: every learner becomes a Unix user.
 #   make workshop          install into $(WORKSHOP_PREFIX) (a minute or two, first time), start the hub
+#   make workshop-models   download the lesson models once for everyone (needs the hub's network)
 #   make workshop-stop     stop the hub, the proxy and every learner's server (Ctrl-C stops the hub only)
 #   make test-workshop     the classroom's load test: real users, hub restart, culler, a real browser
 # Options are environment variables, listed at the top of workshop/jupyterhub_config.py
@@ -115,6 +116,10 @@ workshop: workshop-install
 
 workshop-stop:
 	bash workshop/stop.sh $(WORKSHOP_PREFIX)
+
+# The four lesson models, downloaded once into the shared read-only folder every learner's kernel reads.
+workshop-models: workshop-install
+	$(WORKSHOP_PREFIX)/venv/bin/python -m dli_seq fetch --dir $(WORKSHOP_PREFIX)/models
 
 # The load test installs its own classroom under /opt/dli-seq-test (never touches a real one).
 test-workshop: $(STAMP) browser-deps

@@ -117,12 +117,14 @@ c.Spawner.default_url = "/lab/tree/dli-seq/notebooks/04-1_machine_translation.ip
 c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--LabApp.news_url=None",
                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 c.Spawner.environment = {
-    "DLI_SEQ_COURSE": str(PREFIX / "course"),     # copied into ~/dli-seq at each start (edits kept)
-    "DLI_SEQ_MODEL_DIR": str(PREFIX / "models"),  # the shared models (python -m dli_seq fetch)
+    "DLI_SEQ_COURSE": str(PREFIX / "course"),  # copied into ~/dli-seq at each start (edits kept)
     "DLI_SEQ_MODELS": os.environ.get("DLI_SEQ_MODELS", "auto"),  # offline: the stand-ins, as on a laptop
     "OMP_NUM_THREADS": THREADS,
     "MKL_NUM_THREADS": THREADS,
 }
+MODELS = PREFIX / "models"  # the shared lesson models, filled once by `make workshop-models`
+if MODELS.is_dir() and any(MODELS.iterdir()):
+    c.Spawner.environment["DLI_SEQ_MODEL_DIR"] = str(MODELS)
 c.Spawner.start_timeout = 180  # many learners signing in at once on a small machine
 c.Spawner.http_timeout = 180
 

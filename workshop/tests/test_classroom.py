@@ -167,12 +167,81 @@ def test_a_learner_cannot_read_another_learners_files(hub):
     assert result.returncode == 0  # the same command works on their own file: the refusal above is real
 
 
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("chromium is required: make browser-deps")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def sign_in_page(browser, hub, name: str, code: str, next_path: str = ""):
+    """A fresh browser (own cookies) that has signed in on the hub's login page."""
+    page = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN").new_page()
+    page.goto(f"{hub.url}/hub/login" + (f"?next={next_path}" if next_path else ""))
+    assert page.locator("h1").inner_text() == "登录课堂"
+    page.fill("#username_input", name)
+    page.fill("#password_input", "a-long-password")
+    page.fill("#otp_input", code)
+    page.click("#login_submit")
+    return page
+
+
+def code_prompts(page) -> list[str]:
+    return page.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all("els => els.map(e => e.innerText.trim())")
+
+
+def test_a_learner_signs_up_in_a_browser_and_runs_4_1_in_their_own_copy(hub, browser):
+    page = sign_in_page(browser, hub, BROWSER_LEARNER, CODE)
+    lesson = f"/user/{BROWSER_LEARNER}/lab/tree/dli-seq/notebooks/04-1_machine_translation.ipynb"
+    page.wait_for_url(f"**{lesson}", timeout=240_000)  # the spawn page, then JupyterLab on 4.1
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu_label("Run")).first.click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    page.wait_for_function(
+        "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.innerText);"
+        " return p.length > 0 && p.every(t => /\\[\\d+\\]/.test(t)); }", timeout=300_000)
+    page.screenshot(path=str(OUT / "learner-04-1.png"))
+    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count()
+    assert errors == 0, f"Run All on 4.1 showed {errors} error outputs (build/workshop/learner-04-1.png)"
+    assert len(code_prompts(page)) > 5
+    saved = home(BROWSER_LEARNER) / "dli-seq" / "notebooks" / "04-1_machine_translation.ipynb"
+    assert saved.stat().st_uid == pwd.getpwnam(BROWSER_LEARNER).pw_uid  # their own copy, in their home
+    # The instructor's progress page is not for learners.
+    response = page.goto(f"{hub.url}/services/progress/")
+    assert response.status == 403, f"a learner opened the progress page (HTTP {response.status})"
+    assert NAMES[0] not in page.content()  # no other learner's name, let alone results
+    page.context.close()
+
+
+def test_the_instructor_sees_the_class_on_the_progress_page(hub, browser):
+    instructor_code = (PREFIX / "hub" / "instructor-code").read_text().strip()
+    page = sign_in_page(browser, hub, INSTRUCTOR, instructor_code, next_path="/services/progress/")
+    page.wait_for_url("**/services/progress/**", timeout=120_000)
+    page.locator("table").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(OUT / "progress-page.png"), full_page=True)
+    text = page.locator("body").inner_text()
+    for name in [*NAMES, BROWSER_LEARNER]:
+        assert name in text, f"{name} is missing from the class table"
+    page.goto(f"{hub.url}/services/progress/?format=json")
+    table = json.loads(page.locator("body").inner_text())
+    FIGURES["progress_page_rows"] = len(table.get("learners", table.get("rows", [])))
+    assert FIGURES["progress_page_rows"] >= K + 1
+    page.context.close()
+
+
 def test_idle_servers_are_culled(hub):
     """Nothing runs any more: within the idle timeout (60 s here) plus a culler round, every server stops."""
     start = time.monotonic()
-    wait_until(lambda: all(hub.server(name) is None for name in NAMES), "idle servers were not culled", 180, every=5)
+    everyone = [*NAMES, BROWSER_LEARNER]
+    wait_until(lambda: all(hub.server(name) is None for name in everyone), "idle servers were not culled", 180, every=5)
     FIGURES["culled_after_s"] = round(time.monotonic() - start)
-    for name in NAMES:
+    for name in everyone:
         uid = pwd.getpwnam(name).pw_uid
         assert memory_by_user({uid})[uid] == 0, f"{name} still has processes: the memory did not come back"
         assert (home(name) / NOTEBOOK).is_file()  # culling stops the server, never touches the files
