@@ -31,6 +31,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,6 +204,11 @@ class Fetcher:
                         path.chmod(mode)
                 except OSError as err:
                     failed = failed or f"could not set the permissions of {path} ({one_line(err)})"
+        closed = [f"{p} ({stat.S_IMODE(p.stat().st_mode):04o})" for p in reversed(self.root.parents)
+                  if not p.stat().st_mode & stat.S_IXOTH]
+        if closed and not failed:  # e.g. a home folder at 0700: other users cannot reach what is inside
+            failed = (f"other users cannot open {', '.join(closed)}, so learners cannot reach {self.root}: "
+                      "open it (chmod o+x) or choose a folder such as /opt/dli-seq/models with --dir")
         return failed
 
 
@@ -228,7 +234,10 @@ def fetch(directory: str | Path | None = None, names: list[str] | None = None) -
         print(OFFLINE.format(endpoint=hub_endpoint(), reason=reason))
         return 1
     try:
+        created = [p for p in (root, *root.parents) if not p.exists()]
         root.mkdir(parents=True, exist_ok=True)
+        for folder in created:
+            folder.chmod(0o755)  # whatever the umask: learners must be able to pass through
         if not os.access(root, os.W_OK | os.X_OK):
             raise PermissionError("not writable by this user")
     except OSError as err:

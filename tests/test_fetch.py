@@ -54,7 +54,7 @@ def downloads(handler) -> list[tuple[str, str | None]]:
 
 def test_fetch_downloads_verifies_shares_and_loads(monkeypatch, tmp_path, hub, repo, capsys):
     handler = hub()
-    target = tmp_path / "models"
+    target = tmp_path / "new" / "models"
     old_umask = os.umask(0o077)  # a strict umask: fetch itself must make the folder readable by all
     try:
         status, out = run_fetch(target, capsys)
@@ -66,8 +66,11 @@ def test_fetch_downloads_verifies_shares_and_loads(monkeypatch, tmp_path, hub, r
     for name in expected:
         assert (target / "gpt2" / name).read_bytes() == (repo / name).read_bytes()
     assert not (target / ".partial").exists()
-    for path in [target, *target.rglob("*")]:
+    for path in [target.parent, target, *target.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
+    closed = [str(p) for p in target.parents if not p.stat().st_mode & stat.S_IXOTH]  # pytest's own: 0700
+    warnings = [line for line in out.splitlines() if line.startswith("warning: other users cannot open")]
+    assert all(path in "".join(warnings) for path in closed) and len(warnings) == (1 if closed else 0)
     assert f"DLI_SEQ_MODEL_DIR={target}" in out.splitlines()
     assert any(line.split()[0] == "gpt2" and line.split()[-1] == "yes" for line in out.splitlines() if line)
 
@@ -206,3 +209,13 @@ def test_a_folder_that_does_not_load_is_not_called_ready(tmp_path, hub, repo, ca
     status, out = run_fetch(tmp_path / "models", capsys)
     assert status == 1 and "the folder is not usable" in out and "NO (see above)" in out
     assert "DLI_SEQ_MODEL_DIR=" not in out
+
+
+def test_a_folder_learners_cannot_reach_is_a_warning(tmp_path):
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    home.chmod(0o700)  # a home folder: the files inside may be 0644, other users still cannot open them
+    warning = fetch.Fetcher(home / "models").share()
+    assert f"{home} (0700)" in warning and "--dir" in warning
+    home.chmod(0o755)
+    assert f"{home} (" not in (fetch.Fetcher(home / "models").share() or "")
