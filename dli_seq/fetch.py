@@ -226,9 +226,18 @@ and set DLI_SEQ_MODEL_DIR to it."""
 
 def fetch(directory: str | Path | None = None, names: list[str] | None = None) -> int:
     """``python -m dli_seq fetch``: download, verify and share the lesson models; the exit status (workshop set-up)."""
-    root = Path(directory).expanduser() if directory else default_dir()
-    root = root.absolute()
+    root = (Path(directory).expanduser() if directory else default_dir()).absolute()
     hub_ids = list(dict.fromkeys(lesson_model(name).hub_id for name in names or REGISTRY))
+    try:
+        return _fetch_all(root, hub_ids)
+    except KeyboardInterrupt:
+        print("\nfetch: interrupted. Run the same command again to continue: finished files are kept, and "
+              "the file being downloaded continues where it stopped.")
+        return 130
+
+
+def _fetch_all(root: Path, hub_ids: list[str]) -> int:
+    """Check the hub, fetch each model, share the folder, print the summary; the exit status."""
     reason = hub_check(hub_ids[0])
     if reason is not None:
         print(OFFLINE.format(endpoint=hub_endpoint(), reason=reason))
@@ -256,12 +265,8 @@ def fetch(directory: str | Path | None = None, names: list[str] | None = None) -
                 row.size = sum(p.stat().st_size for p in row.folder.glob("*") if p.is_file())
                 print(f"{hub_id}: FAILED: {row.problem}")
                 rows.append(row)
-    except KeyboardInterrupt:
-        print("\nfetch: interrupted. Run the same command again to continue: finished files are kept, and "
-              "the file being downloaded continues where it stopped.")
-        return 130
     finally:
-        warning = fetcher.share()
+        warning = fetcher.share()  # also after Ctrl-C: what is there is readable by all, changeable by none
     print(f"\n{'model':<22} {'size on disk':>12}  verified")
     for row in rows:
         print(f"{row.hub_id:<22} {_size(row.size):>12}  {'yes' if row.problem is None else 'NO (see above)'}")
