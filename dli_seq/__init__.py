@@ -33,6 +33,8 @@ For instructors
 * ``python -m dli_seq doctor``  versions, device, and where each lesson model would load from
 * :mod:`dli_seq.capacity`   how many learners a machine holds per notebook (``python -m dli_seq capacity``);
                            measured kernels in ``capacity_measured.json``, real models from ``real_configs/``
+* :mod:`dli_seq.fetch`      ``python -m dli_seq fetch``: the real models, downloaded and verified once into
+                           one shared read-only folder for a classroom (``DLI_SEQ_MODEL_DIR``)
 * :mod:`dli_seq.workshop`   the classroom on JupyterHub (``make workshop``): sign-in, course copies, progress
   * :mod:`dli_seq.workshop.course_copy` each learner's copy of the course, updated without
     overwriting their edits (nbgitpuller's merge rules, no git)

@@ -1,4 +1,5 @@
-"""``python -m dli_seq doctor``: what a workshop's first minute needs to know.
+"""``python -m dli_seq doctor``: what a workshop's first minute needs to know
+(and ``python -m dli_seq fetch``: the lesson models into a shared folder, see :mod:`dli_seq.fetch`).
 
 Prints library versions, the device the lesson will use, and for each lesson model
 where it would load from, in the names ``models.source_of`` uses (local-folder, hub-cache, hub or
@@ -64,9 +65,22 @@ def doctor() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m dli_seq doctor`` (4.1), ``capacity`` or ``fetch`` (workshop set-up)."""
+    from dli_seq.models import ALIASES, REGISTRY
+
     parser = argparse.ArgumentParser(prog="python -m dli_seq", description="dli-seq helper commands")
-    parser.add_argument("command", choices=["doctor", "capacity"],
-                        help="doctor: versions, device, model sources; capacity: learners this machine holds")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="versions, device, and where each lesson model would load from")
+    commands.add_parser("capacity", add_help=False,  # its own options: python -m dli_seq capacity --help
+                        help="learners this machine holds per notebook (python -m dli_seq capacity --help)")
+    fetch = commands.add_parser(
+        "fetch", help="download the lesson models once into a shared read-only folder (DLI_SEQ_MODEL_DIR)",
+        description="Download, verify (hashes and a loadable folder) and share the real lesson models. "
+                    "Re-running continues an interrupted download and downloads nothing that is already there.")
+    fetch.add_argument("--dir", help="target folder (default: $DLI_SEQ_MODEL_DIR, else /opt/dli-seq/models "
+                                     "when run as root, else ~/.cache/dli-seq/models)")
+    fetch.add_argument("--models", nargs="+", metavar="MODEL", choices=sorted(REGISTRY) + sorted(ALIASES),
+                       help=f"only these (default: all four: {', '.join(REGISTRY)})")
     args, rest = parser.parse_known_args(argv)
     if args.command == "capacity":
         from .capacity import main as capacity
@@ -74,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         return capacity(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "fetch":
+        from dli_seq.fetch import fetch as run_fetch
+
+        return run_fetch(args.dir, args.models)
     return doctor()
 
 

@@ -7,8 +7,11 @@ tiny size, so tests run in seconds on a CPU without downloads.
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import urllib.request
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,46 @@ def wait_for_jupyter(process, url: str, token: str, log_path: Path, timeout: flo
         if time.monotonic() > deadline:
             pytest.fail(f"jupyter lab did not answer in {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
+
+
+@pytest.fixture
+def local_endpoint(monkeypatch):
+    """Start a loopback server with ``handle(conn)``; HF_ENDPOINT points at it. Only 127.0.0.1 is used."""
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    import huggingface_hub
+
+    huggingface_hub.close_session()  # a fresh session reads the proxy variables just set
+    servers = []
+
+    def start(handler_or_silence, scheme="https"):
+        if isinstance(handler_or_silence, type):
+            server = ThreadingHTTPServer(("127.0.0.1", 0), handler_or_silence)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(lambda: (server.shutdown(), server.server_close()))
+            port = server.server_address[1]
+        else:  # a raw socket: accept connections, then do ``handler_or_silence(conn)``
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(8)
+            held = []
+
+            def serve():
+                while True:
+                    try:
+                        conn, _ = sock.accept()
+                    except OSError:
+                        return
+                    held.append(conn)
+                    handler_or_silence(conn)
+            threading.Thread(target=serve, daemon=True).start()
+            servers.append(lambda: [c.close() for c in held + [sock]])
+            port = sock.getsockname()[1]
+        monkeypatch.setenv("HF_ENDPOINT", f"{scheme}://127.0.0.1:{port}")
+        return port
+
+    yield start
+    for stop in servers:
+        stop()
+    huggingface_hub.close_session()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
 import time
-from pathlib import Path
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import torch
@@ -16,6 +13,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
 
 from dli_seq import models
 from dli_seq.__main__ import main as cli_main
+from hub_mirror import mirror
 
 VOCAB = models.STANDIN_DIR / "gpt2_vocab"
 
@@ -436,49 +434,6 @@ def test_load_with_a_dtype_name(monkeypatch):
     assert model.dtype == torch.bfloat16
 
 
-@pytest.fixture
-def local_endpoint(monkeypatch):
-    """Start a loopback server with ``handle(conn)``; HF_ENDPOINT points at it. Only 127.0.0.1 is used."""
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    import huggingface_hub
-
-    huggingface_hub.close_session()  # a fresh session reads the proxy variables just set
-    servers = []
-
-    def start(handler_or_silence, scheme="https"):
-        if isinstance(handler_or_silence, type):
-            server = ThreadingHTTPServer(("127.0.0.1", 0), handler_or_silence)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            servers.append(server.shutdown)
-            port = server.server_address[1]
-        else:  # a raw socket: accept connections, then do ``handler_or_silence(conn)``
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sock.listen(8)
-            held = []
-
-            def serve():
-                while True:
-                    try:
-                        conn, _ = sock.accept()
-                    except OSError:
-                        return
-                    held.append(conn)
-                    handler_or_silence(conn)
-            threading.Thread(target=serve, daemon=True).start()
-            servers.append(lambda: [c.close() for c in held + [sock]])
-            port = sock.getsockname()[1]
-        monkeypatch.setenv("HF_ENDPOINT", f"{scheme}://127.0.0.1:{port}")
-        return port
-
-    yield start
-    for stop in servers:
-        stop()
-    huggingface_hub.close_session()
-
-
 def test_tls_that_never_answers_falls_back_within_10_seconds(monkeypatch, local_endpoint, capsys):
     """A captive portal / filtering firewall: TCP is accepted, the TLS handshake never completes."""
     monkeypatch.setattr(models, "_hub_cache", lambda hub_id: None)
@@ -517,52 +472,6 @@ def test_a_server_that_is_not_tls_falls_back_at_once(monkeypatch, local_endpoint
     assert cli_main(["doctor"]) == 1  # HF_ENDPOINT is set and unusable: doctor says so
 
 
-class _Mirror(BaseHTTPRequestHandler):
-    """A minimal hub mirror over plain HTTP: repo info and /resolve/ for the files of one folder."""
-
-    folder: Path = None
-    requests: list = []
-    status = 200
-    sha = "0" * 40
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, body: bytes, content_type="application/octet-stream", head=False):
-        self.send_response(self.status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Repo-Commit", self.sha)
-        self.send_header("ETag", f'"{abs(hash(body))}"')
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def _route(self, head):
-        type(self).requests.append((self.command, self.path))
-        files = sorted(p.name for p in self.folder.iterdir())
-        if self.path.startswith("/api/models/gpt2/tree/"):
-            tree = [{"type": "file", "path": f, "size": (self.folder / f).stat().st_size, "oid": f"{i:040d}"}
-                    for i, f in enumerate(files)]
-            return self._send(json.dumps(tree).encode(), "application/json", head)
-        if self.path.startswith("/api/models/gpt2"):
-            info = {"id": "gpt2", "sha": self.sha, "siblings": [{"rfilename": f} for f in files]}
-            return self._send(json.dumps(info).encode(), "application/json", head)
-        prefix = "/gpt2/resolve/"
-        name = self.path.split("?")[0].rsplit("/", 1)[-1]
-        if self.path.startswith(prefix) and name in files:
-            return self._send((self.folder / name).read_bytes(), head=head)
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_HEAD(self):
-        self._route(head=True)
-
-    def do_GET(self):
-        self._route(head=False)
-
-
 def test_hf_endpoint_mirror_is_used(monkeypatch, tmp_path, tiny_gpt2_folder, local_endpoint, capsys):
     """HF_ENDPOINT (e.g. https://hf-mirror.com) is where the check and the download go."""
     from huggingface_hub import constants
@@ -570,15 +479,15 @@ def test_hf_endpoint_mirror_is_used(monkeypatch, tmp_path, tiny_gpt2_folder, loc
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("DLI_SEQ_MODEL_DIR", raising=False)
     monkeypatch.setenv("DLI_SEQ_MODELS", "hub")
-    handler = type("Mirror", (_Mirror,), {"folder": tiny_gpt2_folder, "requests": []})
+    handler = mirror({"gpt2": tiny_gpt2_folder})
     local_endpoint(handler, scheme="http")
     assert models.hub_check("gpt2") is None
-    assert ("HEAD", "/gpt2/resolve/main/config.json") in handler.requests
+    assert ("HEAD", "/gpt2/resolve/main/config.json", None) in handler.requests
     where = models.resolve("gpt2")
     assert where.source == "hub" and "127.0.0.1" in where.location
     model, tokenizer = models.load("gpt2", device="cpu")
     assert tokenizer("Hello world").input_ids == [15496, 995]
-    assert any(path.endswith("/model.safetensors") for verb, path in handler.requests if verb == "GET")
+    assert any(path.endswith("/model.safetensors") for verb, path, _ in handler.requests if verb == "GET")
     assert "stand-in" not in capsys.readouterr().out
     # where it came from has one home, models.source_of: a fresh download is "hub", then the cache serves it
     assert models.source_of(model) == "hub" and model.dli_seq_hub_id == "gpt2"
