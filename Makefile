@@ -124,7 +124,7 @@ workshop-models: workshop-install
 # The load test installs its own classroom under /opt/dli-seq-test (never touches a real one).
 test-workshop: $(STAMP) browser-deps
 	bash workshop/install.sh /opt/dli-seq-test
-	DLI_SEQ_WORKSHOP=/opt/dli-seq-test $(PY) -m pytest -p no:cacheprovider -v workshop/tests
+	DLI_SEQ_WORKSHOP=/opt/dli-seq-test $(PY) -m pytest -p no:cacheprovider -W ignore::pytest.PytestUnknownMarkWarning -v workshop/tests
 
 standins: $(STAMP)
 	$(PY) -m dli_seq.standins.train
