@@ -271,3 +271,244 @@ def test_a_check_without_a_section_or_a_numbered_title_is_refused_at_import():
     with pytest.raises(TypeError, match="练习 N 检查"):
         exec("@check('没有编号', success='ok')\ndef check_y(outcome):\n    pass\n", namespace)
 
+
+# --- the class table (pure) ----------------------------------------------------------------------------------
+
+def verdicts(*items, start=datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)) -> list[dict]:
+    """(exercise id, passed, minutes after 9:00) -> records as progress.read gives them."""
+    return [{"exercise": e, "passed": p, "time": start + timedelta(minutes=m), "title": "", "learner": ""}
+            for e, p, m in items]
+
+
+def test_the_table_marks_passed_tried_and_untried_and_counts_each_column():
+    from dli_seq.workshop.progress_table import FAILED, NOT_TRIED, PASSED, class_table
+
+    listed = exercises.lesson_exercises()
+    a, b, c = (e.id for e in listed[:3])
+    records = {
+        "bo": verdicts((a, False, 0), (a, True, 5), (b, False, 10)),
+        "ana": verdicts((b, True, 1), ("9.9/check_gone", False, 0)),  # an id no longer listed: left out
+        "cy": [],
+    }
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)
+    table = class_table(records, listed, now, notes={"dee": "没有这个名字的系统用户"})
+    assert [r["learner"] for r in table["rows"]] == ["ana", "bo", "cy", "dee"]
+    cells = {r["learner"]: r["cells"][:3] for r in table["rows"]}
+    assert cells == {"ana": [NOT_TRIED, PASSED, NOT_TRIED], "bo": [PASSED, FAILED, NOT_TRIED],
+                     "cy": [NOT_TRIED] * 3, "dee": [NOT_TRIED] * 3}
+    assert all(len(r["cells"]) == len(listed) for r in table["rows"])
+    counts = [(col["passed"], col["not_passed"], col["not_tried"]) for col in table["columns"][:3]]
+    assert counts == [(1, 0, 3), (1, 1, 2), (0, 0, 4)]
+    assert [r["passed"] for r in table["rows"]] == [1, 1, 0, 0]
+    assert table["rows"][3]["note"] == "没有这个名字的系统用户"
+    assert [s["learner"] for s in table["stuck"]] == ["bo"] and table["stuck"][0]["exercise"] == b
+    assert table["stuck"][0]["seconds"] == 50 * 60 and table["stuck"][0]["attempts"] == 1
+    json.dumps(table)  # the JSON variant is this dict
+
+
+def test_stuck_longest_comes_first_and_names_each_learners_oldest_failure():
+    from dli_seq.workshop.progress_table import class_table, duration_text
+
+    listed = exercises.lesson_exercises()
+    a, b, c = (e.id for e in listed[:3])
+    records = {
+        "late": verdicts((c, False, 50), (c, False, 55)),
+        "early": verdicts((a, False, 10), (b, False, 0), (b, False, 30), (a, True, 40)),  # a is solved
+        "two": verdicts((c, False, 20), (a, False, 5)),
+        "done": verdicts((a, False, 0), (a, True, 1)),
+    }
+    now = datetime(2026, 12, 3, 11, 0, tzinfo=timezone.utc)
+    stuck = class_table(records, listed, now)["stuck"]
+    assert [(s["learner"], s["exercise"], s["seconds"] // 60, s["attempts"], s["other_exercises"]) for s in stuck] == [
+        ("early", b, 120, 2, 0), ("two", a, 115, 1, 1), ("late", c, 70, 2, 0)]
+    assert [duration_text(s) for s in (20, 60, 3600, 3660, 90000, 86400 * 3)] == [
+        "不到 1 分钟", "1 分钟", "1 小时", "1 小时 1 分钟", "1 天 1 小时", "3 天"]
+
+
+def test_the_page_is_self_contained_chinese_html_that_refreshes_and_escapes_names():
+    from dli_seq.workshop.progress_table import class_table, render_html
+
+    listed = exercises.lesson_exercises()
+    page = render_html(class_table({"<script>alert(1)</script>": verdicts((listed[0].id, False, 0))}, listed))
+    assert '<html lang="zh-CN">' in page and "班级练习进度" in page and "卡得最久" in page
+    assert re.search(r'<meta http-equiv="refresh" content="(\d+)">', page)
+    assert int(re.search(r'content="(\d+)"', page)[1]) <= 60
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched from elsewhere
+    assert all(e.title in page for e in listed)
+
+
+# --- the service ------------------------------------------------------------------------------------------------
+
+class Hub:
+    """A fake hub API (users, two pages) and the progress service, both on 127.0.0.1 in one thread."""
+
+    TOKEN = "service-token"
+
+    def __init__(self, users, lookup):
+        import tornado.web
+
+        from dli_seq.workshop import progress_page
+
+        outer = self
+
+        class Users(tornado.web.RequestHandler):
+            def get(self):
+                if self.request.headers.get("Authorization") != f"token {outer.token}":
+                    raise tornado.web.HTTPError(403)
+                offset, limit = int(self.get_argument("offset", 0)), 2  # small pages: pagination is used
+                page = users[offset:offset + limit]
+                following = {"offset": offset + limit} if offset + limit < len(users) else None
+                self.finish({"items": page, "_pagination": {"offset": offset, "total": len(users), "next": following}})
+
+        self.token = self.TOKEN
+        self.ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+
+        async def start():
+            hub = tornado.web.Application([(r"/hub/api/users", Users)])
+            self.hub_server = hub.listen(0, "127.0.0.1")
+            hub_port = next(iter(self.hub_server._sockets.values())).getsockname()[1]
+            api_url = f"http://127.0.0.1:{hub_port}/hub/api"
+            app = progress_page.make_app("/services/progress/", api_url, self.TOKEN, lookup=lookup)
+            self.server = app.listen(0, "127.0.0.1")
+            self.port = next(iter(self.server._sockets.values())).getsockname()[1]
+            self.ready.set()
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(start())
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(30)
+
+    def get(self, path="/services/progress/"):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as reply:
+                return reply.status, reply.read().decode("utf-8")
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode("utf-8")
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def service(tmp_path, monkeypatch):
+    from dli_seq.workshop import progress_page
+
+    listed = exercises.lesson_exercises()
+    homes = {name: tmp_path / name for name in ("ana", "bo", "cy", "teacher")}
+    for home in homes.values():
+        home.mkdir()
+    for name, items in {"ana": [(listed[0].id, True, 0)], "bo": [(listed[1].id, False, 0)]}.items():
+        path = progress.default_path(homes[name])
+        path.parent.mkdir(parents=True)
+        path.write_text("".join(json.dumps({**r, "time": r["time"].isoformat()}) + "\n" for r in verdicts(*items)))
+    (progress.default_path(homes["cy"]).parent).mkdir(parents=True)
+    progress.default_path(homes["cy"]).symlink_to("/etc/passwd")  # refused, noted on cy's row
+
+    def lookup(name):
+        if name not in homes:
+            raise KeyError(name)
+        return SimpleNamespace(pw_dir=str(homes[name]), pw_uid=os.getuid())
+
+    users = [{"kind": "user", "name": n, "admin": False} for n in ("ana", "bo", "cy", "ghost")]
+    users += [{"kind": "user", "name": "teacher", "admin": True}, {"kind": "user", "name": "demoted", "admin": False}]
+    signed_in = {}
+    monkeypatch.setattr(progress_page.ProgressHandler, "get_current_user", lambda self: signed_in.get("model"))
+    hub = Hub(users, lookup)
+    hub.signed_in = signed_in
+    yield hub
+    hub.stop()
+
+
+def test_an_admin_gets_the_table_as_html_and_json(service):
+    service.signed_in["model"] = {"kind": "user", "name": "teacher", "admin": True}
+    status, page = service.get()
+    assert status == 200 and "班级练习进度" in page
+    for name in ("ana", "bo", "cy", "ghost"):
+        assert f">{name}<" in page
+    assert ">teacher<" not in page and ">demoted<" in page  # admins (by the hub's list) are not rows
+    status, body = service.get("/services/progress/?format=json")
+    table = json.loads(body)
+    rows = {r["learner"]: r for r in table["rows"]}
+    assert status == 200 and sorted(rows) == ["ana", "bo", "cy", "demoted", "ghost"]
+    assert rows["ana"]["cells"][0] == "✓" and rows["bo"]["cells"][1] == "✗" and set(rows["cy"]["cells"]) == {"·"}
+    assert "被拒绝" in rows["cy"]["note"] and "系统用户" in rows["ghost"]["note"]
+    assert [c["id"] for c in table["columns"]] == [e.id for e in exercises.lesson_exercises()]
+    assert [s["learner"] for s in table["stuck"]] == ["bo"]
+
+
+def test_anyone_but_an_admin_gets_403_with_one_chinese_line(service):
+    from dli_seq.workshop.progress_page import NOT_ADMIN
+
+    for model in ({"kind": "user", "name": "ana", "admin": False}, {"kind": "user", "name": "bo"},
+                  {"kind": "service", "name": "teacher", "admin": True},
+                  {"kind": "user", "name": "demoted", "admin": True}):  # admin in a cached model, not any more
+        service.signed_in["model"] = model
+        status, page = service.get()
+        assert status == 403 and NOT_ADMIN in page and "ana" not in page.replace(NOT_ADMIN, "")
+        status, body = service.get("/services/progress/?format=json")
+        assert status == 403 and json.loads(body) == {"error": NOT_ADMIN}
+
+
+def test_a_hub_that_refuses_the_service_token_gives_502_in_chinese(service):
+    service.signed_in["model"] = {"kind": "user", "name": "teacher", "admin": True}
+    service.token = "another token"
+    status, body = service.get("/services/progress/?format=json")
+    assert status == 502 and "list:users" in json.loads(body)["error"]
+
+
+def test_started_by_hand_it_says_in_one_line_what_is_missing(monkeypatch, capsys):
+    from dli_seq.workshop import progress_page
+
+    for name in [k for k in os.environ if k.startswith("JUPYTERHUB_")]:
+        monkeypatch.delenv(name)
+    assert progress_page.main([]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "JUPYTERHUB_SERVICE_URL" in err
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1")
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "secret")
+    assert progress_page.main([]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no port" in err
+
+
+def test_it_runs_as_a_managed_service_runs_it(tmp_path):
+    """The command and environment JupyterHub gives a managed service with OAuth: a visitor with no
+    cookie is sent to the hub's OAuth authorize page."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    env.update(JUPYTERHUB_SERVICE_NAME="progress", JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}",
+               JUPYTERHUB_SERVICE_PREFIX="/services/progress/", JUPYTERHUB_API_TOKEN="secret",
+               JUPYTERHUB_API_URL="http://127.0.0.1:1/hub/api", JUPYTERHUB_BASE_URL="/",
+               JUPYTERHUB_CLIENT_ID="service-progress",
+               JUPYTERHUB_OAUTH_CALLBACK_URL="/services/progress/oauth_callback",
+               JUPYTERHUB_OAUTH_ACCESS_SCOPES=json.dumps(["access:services!service=progress"]))
+    process = subprocess.Popen([sys.executable, "-m", "dli_seq.workshop.progress_page"], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving /services/progress/" in process.stdout.readline()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(f"http://127.0.0.1:{port}/services/progress/", timeout=30)
+        assert answer.value.code == 302
+        location = answer.value.headers["Location"]
+        assert location.startswith("/hub/api/oauth2/authorize?") and "client_id=service-progress" in location
+    finally:
+        process.terminate()
+        process.wait(30)
