@@ -481,7 +481,7 @@ def test_started_by_hand_it_says_in_one_line_what_is_missing(monkeypatch, capsys
 
 def test_it_runs_as_a_managed_service_runs_it(tmp_path):
     """The command and environment JupyterHub gives a managed service with OAuth: a visitor with no
-    cookie is sent to the hub's OAuth authorize page."""
+    cookie is sent to the hub's OAuth authorize page; SIGINT stops it at once."""
     import socket
 
     with socket.socket() as s:
@@ -494,8 +494,9 @@ def test_it_runs_as_a_managed_service_runs_it(tmp_path):
                JUPYTERHUB_CLIENT_ID="service-progress",
                JUPYTERHUB_OAUTH_CALLBACK_URL="/services/progress/oauth_callback",
                JUPYTERHUB_OAUTH_ACCESS_SCOPES=json.dumps(["access:services!service=progress"]))
+    ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # as from a hub started in the background
     process = subprocess.Popen([sys.executable, "-m", "dli_seq.workshop.progress_page"], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
     try:
         assert "serving /services/progress/" in process.stdout.readline()
 
@@ -509,6 +510,9 @@ def test_it_runs_as_a_managed_service_runs_it(tmp_path):
         assert answer.value.code == 302
         location = answer.value.headers["Location"]
         assert location.startswith("/hub/api/oauth2/authorize?") and "client_id=service-progress" in location
+        process.send_signal(signal.SIGINT)  # how the hub stops a managed service first (SIGTERM 30 s later)
+        assert process.wait(15) == 0
     finally:
-        process.terminate()
-        process.wait(30)
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)

@@ -27,6 +27,7 @@ import json
 import os
 import pwd
 import re
+import signal
 import sys
 from datetime import datetime, timezone
 from urllib.parse import urlencode, urlparse
@@ -186,13 +187,15 @@ def main(argv: list[str] | None = None) -> int:
 
     async def serve():
         app.listen(url.port, url.hostname or "127.0.0.1")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # the hub stops a service with SIGINT, then SIGTERM;
+            loop.add_signal_handler(signum, stop.set)   # SIGINT counts even if inherited as ignored
         print(f"progress_page: serving {prefix} on {url.hostname}:{url.port}", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
 
     try:
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        return 0
     except OSError as err:
         print(f"progress_page: cannot listen on {url.hostname}:{url.port}: {err.strerror or err}", file=sys.stderr)
         return 1
