@@ -58,11 +58,13 @@ browser-deps:
 
 # Unit tests, then nbval over the committed notebooks (their stored outputs must reproduce,
 # modulo tests/nbval_sanitize.cfg). No notebooks yet is not a failure; a failing notebook is.
+# The exercise checks record nothing here (DLI_SEQ_PROGRESS=off): tests/conftest.py points the unit
+# tests at a temporary progress file, and tests/test_progress.py records through a real kernel.
 test: $(STAMP) browser-deps
 	DLI_SEQ_MODELS=offline OMP_NUM_THREADS=1 $(PY) -m pytest tests
 	@if find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | grep -q .; then \
-		echo "DLI_SEQ_MODELS=offline $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider"; \
-		DLI_SEQ_MODELS=offline OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider; \
+		echo "DLI_SEQ_MODELS=offline DLI_SEQ_PROGRESS=off $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider"; \
+		DLI_SEQ_MODELS=offline DLI_SEQ_PROGRESS=off OMP_NUM_THREADS=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -p no:cacheprovider; \
 	else \
 		echo "No notebooks under notebooks/ yet: skipping nbval."; \
 	fi
@@ -92,7 +94,7 @@ test-gpu: $(if $(GPU_PY),,$(STAMP))
 	@mkdir -p $(GPU_REPORT)
 	DLI_SEQ_MODELS=offline $(TEST_GPU_PY) -m pytest tests/gpu tests/test_fastpath.py tests/test_decoding.py \
 		tests/test_streaming.py tests/test_inputs.py tests/test_widgets.py tests/test_figures_live.py -p no:cacheprovider --junitxml=$(GPU_REPORT)/core.xml
-	DLI_SEQ_MODELS=offline PYTHONPATH=tests/gpu DLI_SEQ_GPU_MEMORY_REPORT=$(GPU_REPORT)/notebook_memory.json \
+	DLI_SEQ_MODELS=offline DLI_SEQ_PROGRESS=off PYTHONPATH=tests/gpu DLI_SEQ_GPU_MEMORY_REPORT=$(GPU_REPORT)/notebook_memory.json \
 		$(TEST_GPU_PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-p nbval_gpu_memory notebooks -p no:cacheprovider --junitxml=$(GPU_REPORT)/notebooks.xml
 

@@ -26,7 +26,8 @@ In JupyterLab
 * :mod:`dli_seq.cells`      one live widget per notebook cell: re-running a cell frees the old one
 * :mod:`dli_seq.figures`    mask explorer, KV-cache timing plot, tables; the CJK font in ``fonts/`` (4.2, 4.3, 4.5)
 * :mod:`dli_seq.widgets`    GenerationStepper: step through generation token by token (4.2, 4.4)
-* :mod:`dli_seq.exercises`  the exercise checks: a harness + one module per section (4.1-4.5)
+* :mod:`dli_seq.exercises`  the exercise checks: a harness + one module per section (4.1-4.5);
+                           each verdict is a line in the learner's progress file (``exercises/progress.py``)
 
 For instructors
 * :mod:`dli_seq.course`     run every notebook headless and write handout HTML (``make course``)

@@ -7,7 +7,11 @@ tiny size, so tests run in seconds on a CPU without downloads.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import urllib.request
@@ -16,6 +20,13 @@ from pathlib import Path
 
 import pytest
 import torch
+
+# Every exercise check records its verdict (dli_seq.exercises.progress): during the tests, into a
+# temporary file, never the real home's. Set before any test runs, so the kernels, JupyterLab servers
+# and scripts the tests start inherit it too; tests/test_progress.py sets its own paths.
+PROGRESS_DIR = tempfile.mkdtemp(prefix="dli-seq-progress-")
+os.environ["DLI_SEQ_PROGRESS"] = os.path.join(PROGRESS_DIR, "progress.jsonl")
+atexit.register(shutil.rmtree, PROGRESS_DIR, ignore_errors=True)
 
 VOCAB_DIR = Path(__file__).resolve().parents[1] / "dli_seq" / "standins" / "gpt2_vocab"
 

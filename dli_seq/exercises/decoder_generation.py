@@ -10,6 +10,9 @@ import torch
 from .. import decoding, inputs, streaming
 from .harness import Outcome, Problem, as_int, call_learner, check, missing_value, short
 
+SECTION = "4.2"  # the section of these checks: with a check's name, its id in the progress file
+
+
 def next_distributions(model, tokenizer, prompt: str, *settings: dict):
     """(tokens left, top probability) of the next-token distribution under each settings dict (4.2, one forward)."""
     prompt_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)

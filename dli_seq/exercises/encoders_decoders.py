@@ -10,6 +10,9 @@ import torch
 from .. import decoding, models
 from .harness import Outcome, Problem, as_int, check, missing_value, short
 
+SECTION = "4.3"  # the section of these checks: with a check's name, its id in the progress file
+
+
 def cross_shape(model, tokenizer, source: str, prefix: str) -> tuple[int, ...]:
     """Measured (batch, heads, n, m) of layer 0's cross-attention weights (4.3; eager attention, put back after)."""
     encoder_ids = tokenizer(source, return_tensors="pt").input_ids.to(model.device)

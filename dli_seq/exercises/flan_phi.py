@@ -18,6 +18,8 @@ import unicodedata
 from .. import inputs, lesson, messages, models, streaming
 from .harness import Outcome, Problem, call_learner, check, short
 
+SECTION = "4.5"  # the section of these checks: with a check's name, its id in the progress file
+
 MAX_NEW_TOKENS = 64       # enough for every answer of the evaluation set (T5 pieces are short)
 MAX_EMPTYISH_TOKENS = 12  # exercise 2: "almost nothing" for the encoder, in tokens
 NEWLINE_STOP = ["\n"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import re
 import signal
 import sys
 import threading
@@ -35,6 +36,7 @@ from typing import Callable
 import torch
 
 from .. import messages
+from . import progress
 from .snapshot import ModelKept, StateKept
 
 TIME_LIMIT_S = 20.0  # a learner's function that builds a prompt or picks a token
@@ -232,25 +234,41 @@ def report(title: str, outcome: Outcome, success: str, failure: str = TRY_AGAIN)
     return outcome.passed
 
 
+EXERCISES: dict[str, progress.Exercise] = {}  # every check made by @check, by id: the class table's columns
+TITLE_NUMBER = re.compile(r"^练习 (\d+) 检查")
+
+
+def exercise_of(body: Callable, title: str) -> progress.Exercise:
+    """The exercise a check belongs to (4.1-4.5): the section from its module's ``SECTION``, the
+    number from its title (``"练习 2 检查：..."``), the id ``"<section>/<check name>"``."""
+    section, number = body.__globals__.get("SECTION"), TITLE_NUMBER.match(title)
+    if not isinstance(section, str) or not re.fullmatch(r"\d+(\.\d+)*", section) or number is None:
+        raise TypeError(f"@check on {body.__module__}.{body.__name__}: its module needs SECTION = '4.x' and "
+                        f"its title must start with '练习 N 检查' (got SECTION={section!r}, title={title!r})")
+    return progress.Exercise(f"{section}/{body.__name__}", section, int(number[1]), title)
+
+
 def check(title: str, success: str):
     """Decorator: ``body(outcome, *args)`` becomes the check ``fn(*args) -> bool`` titled ``title`` (4.1-4.5).
 
     The argument named ``model`` is snapshotted (and put back at the end, weights included), the
     arguments whose names end in ``tokenizer`` are watched; a :class:`Problem` or anything else
-    raised becomes a ✗ line; ``success`` is printed when every line is a ✓.
+    raised becomes a ✗ line; ``success`` is printed when every line is a ✓. The verdict is then
+    recorded in the learner's progress file (:func:`.progress.record`, under the check's
+    ``exercise.id``), and the check is listed in :data:`EXERCISES` for the workshop's class table.
     """
     def decorate(body: Callable) -> Callable:
         signature = inspect.signature(body)
         public = signature.replace(parameters=list(signature.parameters.values())[1:], return_annotation=bool)
+        exercise = exercise_of(body, title)
 
-        @functools.wraps(body)
-        def run(*args, **kwargs) -> bool:
+        def judge(args, kwargs) -> Outcome:
             outcome = Outcome()
             try:
                 bound = public.bind(*args, **kwargs)
             except TypeError as err:
                 outcome.fail(f"调用方式不对 —— {messages.one_line(err)}。按单元格里的写法调用：{body.__name__}{public}。")
-                return report(title, outcome, success)
+                return outcome
             outcome.model = bound.arguments.get("model")
             outcome.tokenizers = [v for k, v in bound.arguments.items() if k.endswith("tokenizer")]
             RUNNING.append(outcome)
@@ -270,9 +288,17 @@ def check(title: str, success: str):
                     late = [c for c in late if c not in outcome.changes]
                     if late:
                         outcome.fail(changed_model_message(late))
-            return report(title, outcome, success)
+            return outcome
+
+        @functools.wraps(body)
+        def run(*args, **kwargs) -> bool:
+            passed = report(title, judge(args, kwargs), success)
+            progress.record(exercise.id, passed, title=title)
+            return passed
 
         run.__signature__ = public
+        run.exercise = exercise
+        EXERCISES[exercise.id] = exercise
         return run
     return decorate
 

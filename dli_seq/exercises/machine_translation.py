@@ -8,6 +8,8 @@ import re
 
 from .harness import Outcome, Problem, call_learner, check, short
 
+SECTION = "4.1"  # the section of these checks: with a check's name, its id in the progress file
+
 ALIGNMENT_JAPANESE = "彼は昨日新しい本を買いませんでした"
 ALIGNMENT_ENGLISH = "He did not buy a new book yesterday"
 # English sentences the chunks may be put in (contractions spelt out, punctuation and case ignored).

@@ -10,6 +10,8 @@ import torch
 from .. import decoding
 from .harness import Outcome, Problem, as_int_list, call_learner, check, short
 
+SECTION = "4.4"  # the section of these checks: with a check's name, its id in the progress file
+
 LOOP_TIME_LIMIT_S = 120.0  # a learner's whole generation loop for one sentence
 T5_TASK_PREFIX = "translate English to French: "
 LOOP_SENTENCES = ("Hello World! How's it going?", "What's your name?", "I drink coffee every morning.")
