@@ -147,6 +147,9 @@ c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
     {"name": "progress-page", "services": ["progress"], "scopes": ["list:users", "read:users"]},
+    # Learners may reach the progress page only to be told, in Chinese, that it is the instructor's
+    # (the page itself admits admins only); otherwise they would meet the hub's English 403.
+    {"name": "user", "scopes": ["self", "access:services!service=progress"]},
 ]
 
 print(f"""
