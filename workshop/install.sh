@@ -54,6 +54,7 @@ rm -rf "$PREFIX/course.new"
 mkdir -p "$PREFIX/course.new"
 cp -r "$REPO/notebooks" "$REPO/imgs" "$PREFIX/course.new/"
 find "$PREFIX/course.new" -name .ipynb_checkpoints -prune -exec rm -rf {} +
+rm -f "$PREFIX/course.new/notebooks/INSTRUCTORS.md"  # the instructor's notes stay with the instructor
 rm -rf "$PREFIX/course.old"
 [ -d "$PREFIX/course" ] && mv "$PREFIX/course" "$PREFIX/course.old"
 mv "$PREFIX/course.new" "$PREFIX/course"

@@ -5,6 +5,8 @@
 #   DLI_SEQ_HUB_IP          where learners reach the hub           (default 127.0.0.1: this machine only;
 #                           0.0.0.0 for a classroom network, behind HTTPS, see README "Running a workshop")
 #   DLI_SEQ_HUB_PORT        its port                               (default 8000)
+#   DLI_SEQ_SSL_CERT, DLI_SEQ_SSL_KEY   a certificate and key for HTTPS (needed beyond this machine:
+#                           passwords and the sign-up code cross the network)
 #   DLI_SEQ_SIGNUP_CODE     the code learners type at first sign-in (default: a random one, shown at start)
 #   DLI_SEQ_INSTRUCTOR      the instructor's user name, hub admin   (default instructor)
 #   DLI_SEQ_IDLE_TIMEOUT    seconds before an idle server is stopped (default 3600) and its memory returned
@@ -36,6 +38,8 @@ PORT = int(os.environ.get("DLI_SEQ_HUB_PORT", "8000"))
 INSTRUCTOR = os.environ.get("DLI_SEQ_INSTRUCTOR", "instructor")
 IDLE_TIMEOUT = int(os.environ.get("DLI_SEQ_IDLE_TIMEOUT", "3600"))
 THREADS = os.environ.get("DLI_SEQ_KERNEL_THREADS", "1")
+SSL = [os.environ.get("DLI_SEQ_SSL_CERT", ""), os.environ.get("DLI_SEQ_SSL_KEY", "")]
+SCHEME = "https" if all(SSL) else "http"
 
 STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -57,6 +61,8 @@ HUB_PORT = PORT + 81
 PROXY = [str(PREFIX / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"),
          "--ip", IP, "--port", str(PORT), "--api-ip", "127.0.0.1", "--api-port", str(PORT + 1),
          "--default-target", f"http://127.0.0.1:{HUB_PORT}", "--error-target", f"http://127.0.0.1:{HUB_PORT}/hub/error"]
+if SCHEME == "https":
+    PROXY += ["--ssl-cert", SSL[0], "--ssl-key", SSL[1]]
 
 
 def proxy_running(pid_file: Path) -> bool:
@@ -83,7 +89,7 @@ def start_proxy_once(token: str) -> None:
     pid_file.write_text(str(proxy.pid))
 
 
-c.JupyterHub.bind_url = f"http://{IP}:{PORT}"
+c.JupyterHub.bind_url = f"{SCHEME}://{IP}:{PORT}"
 c.JupyterHub.hub_ip = "127.0.0.1"  # the hub's own API: never outside this machine
 c.JupyterHub.hub_port = HUB_PORT
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORT + 1}"
@@ -152,8 +158,11 @@ c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["self", "access:services!service=progress"]},
 ]
 
+if SCHEME == "http" and IP not in ("127.0.0.1", "localhost"):
+    print("  WARNING: the hub listens beyond this machine without HTTPS: set DLI_SEQ_SSL_CERT and DLI_SEQ_SSL_KEY.",
+          file=sys.stderr)
 print(f"""
-  dli-seq classroom: http://{IP}:{PORT}
+  dli-seq classroom: {SCHEME}://{IP}:{PORT}
   Learners sign up with the code   {c.SignupCodeAuthenticator.signup_code}
   The instructor signs in as {INSTRUCTOR!r} the first time with the code   {c.SignupCodeAuthenticator.instructor_code}
   (then with the password chosen at that sign-in). Idle servers stop after {IDLE_TIMEOUT} s.

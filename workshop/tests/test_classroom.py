@@ -29,7 +29,10 @@ sys.path.insert(0, str(REPO / "tests"))
 from test_browser import CHROMIUM_ARGS  # noqa: E402
 from test_lab_language import menu_label  # noqa: E402
 
-K = int(os.environ.get("DLI_SEQ_LOAD_K", "6"))
+K = int(os.environ.get("DLI_SEQ_LOAD_K", "8"))
+# "Holds" means: every learner spawns, every run gives the stored outputs, and the slowest runs
+# (p95) finish Run All within this many seconds, about what a learner waits without giving up.
+RUN_LIMIT_S = float(os.environ.get("DLI_SEQ_LOAD_RUN_LIMIT", "180"))
 NOTEBOOK = "dli-seq/notebooks/04-2_gpt_decoder_generation.ipynb"
 CODE, PORT, PREFIX = "test-code-7391", 8700, Path(os.environ.get("DLI_SEQ_WORKSHOP", "/opt/dli-seq-test"))
 NAMES = [f"dlitest{i:02d}" for i in range(1, K + 1)]
@@ -56,7 +59,7 @@ def hub():
     subprocess.run(["rm", "-rf", str(PREFIX / "hub")], check=True)
     OUT.mkdir(parents=True, exist_ok=True)
     the_hub = Hub(PREFIX, PORT, {"DLI_SEQ_SIGNUP_CODE": CODE, "DLI_SEQ_INSTRUCTOR": INSTRUCTOR,
-                                 "DLI_SEQ_IDLE_TIMEOUT": "60", "DLI_SEQ_MODELS": "offline"}, OUT / "hub.log")
+                                 "DLI_SEQ_IDLE_TIMEOUT": "120", "DLI_SEQ_MODELS": "offline"}, OUT / "hub.log")
     the_hub.start()
     yield the_hub
     the_hub.stop()
@@ -154,6 +157,8 @@ def test_all_learners_run_a_lesson_at_once_through_a_hub_restart(hub):
                         "p95": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1)}
     FIGURES["memory_per_learner_mib"] = {"median": round(statistics.median(peak.values()) / 2**20),
                                          "max": round(max(peak.values()) / 2**20)}
+    (OUT / "load.json").write_text(json.dumps(FIGURES, indent=1) + "\n")
+    assert FIGURES["run_s"]["p95"] <= RUN_LIMIT_S, f"{K} learners at once: p95 Run All {FIGURES['run_s']['p95']} s"
 
 
 def test_a_learner_cannot_read_another_learners_files(hub):
@@ -200,13 +205,31 @@ def test_a_learner_signs_up_in_a_browser_and_runs_4_1_in_their_own_copy(hub, bro
     lesson = f"/user/{BROWSER_LEARNER}/lab/tree/dli-seq/notebooks/04-1_machine_translation.ipynb"
     page.wait_for_url(f"**{lesson}", timeout=240_000)  # the spawn page, then JupyterLab on 4.1
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+    learner = Learner(hub, BROWSER_LEARNER)  # the same server, asked through its API
+    learner.wait_for_server(30)
+
+    def kernel_state() -> str | None:
+        sessions = learner.api("GET", "/sessions").json()
+        return next((s["kernel"]["execution_state"] for s in sessions if s["path"].endswith("04-1_machine_translation.ipynb")), None)
+
+    wait_until(lambda: kernel_state() == "idle", "the 4.1 kernel did not start", 120)
     page.locator(".lm-MenuBar-itemLabel", has_text=menu_label("Run")).first.click()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-    page.wait_for_function(
-        "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.innerText);"
-        " return p.length > 0 && p.every(t => /\\[\\d+\\]/.test(t)); }", timeout=300_000)
-    page.screenshot(path=str(OUT / "learner-04-1.png"))
+
+    seen = {}
+
+    def finished() -> bool:
+        seen["prompts"], seen["kernel"] = code_prompts(page), kernel_state()
+        prompts = seen["prompts"]  # cells scrolled out of view have empty prompts (JupyterLab draws only what shows)
+        return (bool(prompts) and prompts[-1] == f"[{len(prompts)}]:" and not any("*" in p for p in prompts)
+                and seen["kernel"] == "idle")
+
+    try:
+        wait_until(finished, "Run All on 4.1 did not finish", 300, every=2)
+    except AssertionError as err:
+        raise AssertionError(f"{err}; last seen: {seen}") from None
+    finally:
+        page.screenshot(path=str(OUT / "learner-04-1.png"))
     errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count()
     assert errors == 0, f"Run All on 4.1 showed {errors} error outputs (build/workshop/learner-04-1.png)"
     assert len(code_prompts(page)) > 5
@@ -236,7 +259,7 @@ def test_the_instructor_sees_the_class_on_the_progress_page(hub, browser):
 
 
 def test_idle_servers_are_culled(hub):
-    """Nothing runs any more: within the idle timeout (60 s here) plus a culler round, every server stops."""
+    """Nothing runs any more: within the idle timeout (120 s here) plus a culler round, every server stops."""
     start = time.monotonic()
     everyone = [*NAMES, BROWSER_LEARNER]
     wait_until(lambda: all(hub.server(name) is None for name in everyone), "idle servers were not culled", 180, every=5)
