@@ -44,10 +44,16 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates
 
 
 def remove_test_users() -> None:
-    for entry in pwd.getpwall():
-        if entry.pw_name.startswith("dlitest"):
-            subprocess.run(["pkill", "-KILL", "-u", entry.pw_name], check=False)
-            subprocess.run(["userdel", "--remove", entry.pw_name], check=False, capture_output=True)
+    """Remove every dlitest* user and home; their processes are killed first (userdel refuses otherwise)."""
+    users = [e for e in pwd.getpwall() if e.pw_name.startswith("dlitest")]
+    for entry in users:
+        subprocess.run(["pkill", "-KILL", "-u", entry.pw_name], check=False)
+    uids = {e.pw_uid for e in users}
+    wait_until(lambda: not any(memory_by_user(uids).values()) or not uids, "test users' processes", 30, every=0.5)
+    for entry in users:
+        subprocess.run(["userdel", "--remove", entry.pw_name], check=False, capture_output=True)
+    left = [e.pw_name for e in pwd.getpwall() if e.pw_name.startswith("dlitest")]
+    assert not left, f"test users left behind: {left}"
 
 
 @pytest.fixture(scope="module")
