@@ -47,6 +47,33 @@ EVAL_SET: list[Entry] = [
           _WEATHER_Q, _WEATHER_A),
 ]
 
+REWRITE = "Rewrite the following sentence"
+
+# 4.5, exercise 1: a task whose instruction leaves the answer open. "Rewrite the following sentence" does not
+# say how (negative, past tense or question); the worked example does. Items 1, 4, 7 want the negative,
+# 2, 5, 8 the past tense, 3, 6, 9 the question. None of the nine sentences to rewrite is in the stand-ins'
+# training data.
+REWRITE_SET: list[Entry] = [
+    Entry(REWRITE, "The women are running.", "The women are not running.",
+          "My friend is writing next to my window.", "My friend is not writing next to my window."),
+    Entry(REWRITE, "He is behind the house.", "He was behind the house.",
+          "The bird is playing.", "The bird was playing."),
+    Entry(REWRITE, "The children are sad.", "Are the children sad?",
+          "The small man is dancing in the garden.", "Is the small man dancing in the garden?"),
+    Entry(REWRITE, "The beautiful shoe is under the tree.", "The beautiful shoe is not under the tree.",
+          "The teacher is next to my bed.", "The teacher is not next to my bed."),
+    Entry(REWRITE, "She is sad.", "She was sad.",
+          "The young rabbit is under the table.", "The young rabbit was under the table."),
+    Entry(REWRITE, "My lamp is under my bed.", "Is my lamp under my bed?",
+          "He is behind the school.", "Is he behind the school?"),
+    Entry(REWRITE, "The young mouse is playing.", "The young mouse is not playing.",
+          "The dogs are white.", "The dogs are not white."),
+    Entry(REWRITE, "I am in front of the car.", "I was in front of the car.",
+          "The white glass is next to the red box.", "The white glass was next to the red box."),
+    Entry(REWRITE, "He is playing on the bed.", "Is he playing on the bed?",
+          "The small boys are next to my door.", "Are the small boys next to my door?"),
+]
+
 
 def zero_shot(premise: str, question: str) -> str:
     """Encoder input for Flan-T5, zero-shot: ``"{premise}: {question}"`` (4.5)."""

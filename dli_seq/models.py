@@ -73,9 +73,10 @@ REGISTRY: dict[str, LessonModel] = {
                     "toy English->French/German translation with T5's task prefixes, the lesson's everyday phrases "
                     "and the real t5-base's two recorded French translations", "t5"),
         LessonModel("google/flan-t5-large", "encoder-decoder", "4.5", "flan-t5-large",
-                    "the trained t5-base stand-in, instruction-tuned on a small mixture (Spanish translation, "
-                    "sentence rewriting, square roots, cubes and sums, facts, commonsense, dialogue, stories; zero- "
-                    "and one-shot) and the real Flan-T5-large's recorded zero-shot answers", "t5"),
+                    "a small instruction mixture (Spanish translation, sentence rewriting, square roots, cubes and "
+                    "sums, facts, commonsense, dialogue, stories; zero- and one-shot) and the real Flan-T5-large's "
+                    "recorded zero-shot answers, from scratch with T5 v1.1's architecture and the t5-base "
+                    "stand-in's tokenizer", "t5"),
         LessonModel("microsoft/phi-1_5", "decoder-only", "4.5", "phi-1_5",
                     "textbook-like pages of exercises (\"Answer: ...\", then \"Exercise 2: ...\"), the same tasks "
                     "with sentence rewriting as the main one, and the real Phi-1.5's recorded outputs (GPT-2 "

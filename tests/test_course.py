@@ -49,14 +49,14 @@ def test_out_is_checked_before_anything_runs(tmp_path, capsys, monkeypatch):
 
 
 def test_merge_streams_joins_neighbours_of_the_same_name():
-    outs = [nbformat.v4.new_output("stream", name="stdout", text="Take US-101 sou"),
+    outs = [nbformat.v4.new_output("stream", name="stdout", text="Take US-101 nor"),
             nbformat.v4.new_output("stream", name="stdout", text="th; it"),
             nbformat.v4.new_output("stream", name="stderr", text="warn\n"),
             nbformat.v4.new_output("stream", name="stdout", text="a"),
             nbformat.v4.new_output("display_data", data={"text/plain": "x"}),
             nbformat.v4.new_output("stream", name="stdout", text="b")]
     merged = course.merge_streams(outs)
-    assert [o.get("text") for o in merged] == ["Take US-101 south; it", "warn\n", "a", None, "b"]
+    assert [o.get("text") for o in merged] == ["Take US-101 north; it", "warn\n", "a", None, "b"]
 
 
 def test_math_becomes_mathml_and_code_is_left_alone():
@@ -131,7 +131,7 @@ def test_course_page_reads_offline_and_bad_notebooks_are_reported(tmp_path, caps
     _notebook(nbdir / "01_good.ipynb",
               nbformat.v4.new_markdown_cell("公式 $p_i = e^{z_i}$，图：\n\n![图](../imgs/f.png)"),
               nbformat.v4.new_code_cell(
-                  "import sys, time\nfor part in ('Take US-101 sou', 'th; it'):\n"
+                  "import sys, time\nfor part in ('Take US-101 nor', 'th; it'):\n"
                   "    print(part, end='', flush=True); time.sleep(0.2)"),
               nbformat.v4.new_code_cell(
                   "import ipywidgets as W\nW.VBox([W.HTML('<i>就绪</i>'), W.Button(description='单步')])"))
@@ -143,7 +143,7 @@ def test_course_page_reads_offline_and_bad_notebooks_are_reported(tmp_path, caps
     page = (tmp_path / "out" / "01_good.html").read_text(encoding="utf-8")
     assert "<math" in page and "$p_i" not in page
     assert "data:image/png;base64," in page and "../imgs/" not in page
-    assert "Take US-101 south; it" in page
+    assert "Take US-101 north; it" in page
     assert "dli-widget-snapshot" in page and "单步</button>" in page and "<i>就绪</i>" in page
     assert "VBox(children" not in page
     assert not re.search(r"<script[^>]+src=", page), "the page must not load scripts"
@@ -178,14 +178,14 @@ def test_clean_notebooks_merges_split_streams_in_stored_notebooks(tmp_path):
     sys.modules[spec.name] = cleaner  # dataclasses need the module registered
     spec.loader.exec_module(cleaner)
     cell = nbformat.v4.new_code_cell("stream()", outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text="Take US-101 sou"),
+        nbformat.v4.new_output("stream", name="stdout", text="Take US-101 nor"),
         nbformat.v4.new_output("stream", name="stdout", text="th; it")])
     path = _notebook(tmp_path / "split.ipynb", cell)
     assert any("would be rewritten" in line and "stream output(s) merged" in line
                for line in cleaner.process(path, check=True))
     cleaner.process(path)
     outputs = nbformat.read(path, as_version=4).cells[0].outputs
-    assert [o.text for o in outputs] == ["Take US-101 south; it"]
+    assert [o.text for o in outputs] == ["Take US-101 north; it"]
     assert cleaner.process(path, check=True) == []
 
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from dli_seq import lesson
 from dli_seq.lesson import EVAL_SET
 from dli_seq.standins import data
 
@@ -170,7 +171,7 @@ def test_tasks_use_the_eval_premises_and_know_the_demos(instructions):
     assert pairs[("facts", "Who was the first person to walk on the moon?")] == (
         "Neil Armstrong was the first person to walk on the moon.")
     assert pairs[("dialogue", "User: Can you help me with directions? Agent:")] == "Sure, where to and where from?"
-    assert pairs[("dialogue", EVAL_SET[6].question)] == "Take US-101 south; it is the most direct road to San Jose."
+    assert pairs[("dialogue", EVAL_SET[6].question)] == "Take US-101 north; it runs from Los Angeles to San Jose."
     assert all(len(a.split()) < 30 for _, _, a in instructions["story"])
 
 
@@ -223,3 +224,29 @@ def test_recordings_are_keyed_by_the_lessons_inputs():
         "Once upon a time, in a forest far away, there was a small bear named Timmy who loved honey."]
     assert all("Exercise 2:" in r for r in data.RECORDED_PHI.values())
     assert set(data.PHI_RECORDING_ENDINGS) == {e.question for e in EVAL_SET[:3]}
+
+
+def _rewrite(sentence: str, how: str) -> str:
+    """The three rewrites of a simple "be" sentence, by rule (to check lesson.REWRITE_SET by hand)."""
+    words = sentence.rstrip(".").split(" ")
+    k = next(i for i, w in enumerate(words) if w in ("am", "is", "are"))
+    be, subject, rest = words[k], " ".join(words[:k]), " ".join(words[k + 1:])
+    if how == "negative":
+        return f"{subject} {be} not {rest}."
+    if how == "past":
+        return f"{subject} {'were' if be == 'are' else 'was'} {rest}."
+    subject = subject if subject == "I" else subject[0].lower() + subject[1:]
+    return f"{be.capitalize()} {subject} {rest}?"
+
+
+def test_lesson_rewrite_set_is_held_out_and_its_answers_are_right():
+    """4.5 exercise 1's rewrite items: sentences never trained on, examples from training, and the
+    wanted rewrite (negative, past, question in turn) both in the example and in the answer."""
+    assert lesson.REWRITE == data.REWRITE_PREMISE and len(lesson.REWRITE_SET) == 9
+    for i, entry in enumerate(lesson.REWRITE_SET):
+        how = data.REWRITES[i % 3]
+        assert data.is_heldout(entry.question) and not data.is_heldout(entry.shot_question)
+        assert entry.answer == _rewrite(entry.question, how)
+        assert entry.shot_answer == _rewrite(entry.shot_question, how)
+    held_out = dict(data.heldout_rewrites(400, seed=7))
+    assert all(held_out[e.question][data.REWRITES[i % 3]] == e.answer for i, e in enumerate(lesson.REWRITE_SET))

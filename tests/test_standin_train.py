@@ -1,15 +1,18 @@
-"""The stand-ins' training script, piece by piece (no training here): recipes are never changed in place,
-the T5 stand-ins' cosine cycles come from one plan that matches what the shipped weights went through,
-and a stand-in's training text is described in one place."""
+"""The stand-ins' training script, piece by piece: recipes are never changed in place, the shipped weights
+went through the recipes' steps, a stand-in's training text is described in one place, and one real
+training step of each T5 stand-in runs on the CPU and, when there is one, on a CUDA GPU."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import replace
 
 import pytest
+import torch
 
 from dli_seq import models
-from dli_seq.standins import train
+from dli_seq.standins import loop, train
 
 
 class StopAfterTraining(Exception):
@@ -24,14 +27,13 @@ def test_build_passes_a_scaled_copy_and_the_bar_position_and_leaves_the_recipes_
         raise StopAfterTraining
 
     monkeypatch.setattr(train, "train_one", fake_train_one)
-    before = {name: (r.steps, r.restarts) for name, r in train.RECIPES.items()}
+    before = {name: r.steps for name, r in train.RECIPES.items()}
     for _ in range(2):  # a second build in the same process must not scale an already scaled recipe
         with pytest.raises(StopAfterTraining):
             train.build("t5-base", tmp_path, eval_n=2, steps_scale=0.5, threads=0, bar_position=1)
-    assert {name: (r.steps, r.restarts) for name, r in train.RECIPES.items()} == before
+    assert {name: r.steps for name, r in train.RECIPES.items()} == before
     for recipe, out, bar_position in seen:
-        assert (recipe.name, recipe.steps, recipe.restarts) == ("t5-base", before["t5-base"][0] // 2,
-                                                                tuple(n // 2 for n in before["t5-base"][1]))
+        assert (recipe.name, recipe.steps) == ("t5-base", before["t5-base"] // 2)
         assert out == tmp_path and bar_position == 1
 
 
@@ -51,25 +53,35 @@ def test_recipes_are_frozen():
         train.RECIPES["gpt2"].steps = 1
 
 
-@pytest.mark.parametrize("name", ["t5-base", "flan-t5-large"])
-def test_t5_cycles_are_the_cycles_the_shipped_weights_went_through(name):
-    cycles = train.t5_cycles(train.RECIPES[name])
+@pytest.mark.parametrize("name", list(train.RECIPES))
+def test_the_shipped_weights_went_through_the_recipe(name):
     stats = json.loads((models.STANDIN_DIR / name / "eval.json").read_text(encoding="utf-8"))["stats"]
-    assert [c.steps for c in cycles] == stats["cycles"]
-    assert sum(c.steps for c in cycles) == stats["steps"]
-    assert len({c.data_seed for c in cycles}) == len(cycles)  # every cycle draws a fresh data stream
-    assert cycles[0].desc == f"training {name}" and cycles[-1].desc.endswith(f"(cycle {len(cycles)})")
+    recipe = train.RECIPES[name]
+    assert (stats["steps"], stats["batch_size"]) == (recipe.steps, recipe.batch_size)
 
 
-def test_cycle_statistics_add_up():
-    runs = [{"steps": 10, "batch_size": 4, "final_loss": 2.0, "train_seconds": 1.2},
-            {"steps": 20, "batch_size": 4, "final_loss": 1.0, "train_seconds": 2.5},
-            {"steps": 5, "batch_size": 4, "final_loss": 0.5, "train_seconds": 0.3}]
-    stats = {}
-    for run in runs:
-        stats = train.add_cycle(stats, run)
-    assert stats == {"steps": 35, "batch_size": 4, "final_loss": 0.5, "train_seconds": 4.0, "cycles": [10, 20, 5]}
-    assert train.add_cycle({}, runs[0]) == runs[0] and "cycles" not in train.add_cycle({}, runs[0])
+DEVICES = [pytest.param("cpu"),
+           pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["t5-base", "flan-t5-large"])
+def test_one_training_step_runs_and_saves_the_architecture(monkeypatch, tmp_path, name, device):
+    """train_t5 for real (two steps, batch 4) on ``device``: the saved stand-in loads with the
+    architecture of its real model (Flan-T5: gated-GELU, its own lm_head; t5-base: ReLU, tied)."""
+    from transformers import T5ForConditionalGeneration
+
+    monkeypatch.setattr(loop, "device", lambda: torch.device(device))
+    (tmp_path / name).mkdir()
+    for file in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(models.STANDIN_DIR / "t5-base" / file, tmp_path / name / file)
+    stats = train.train_t5(replace(train.RECIPES[name], steps=2, batch_size=4), tmp_path)
+    assert stats["steps"] == 2 and stats["final_loss"] > 0
+    saved = json.loads((tmp_path / name / "config.json").read_text(encoding="utf-8"))
+    model = T5ForConditionalGeneration.from_pretrained(tmp_path / name)
+    flan = name == "flan-t5-large"
+    assert saved["tie_word_embeddings"] is not flan and saved["feed_forward_proj"] == ("gated-gelu" if flan else "relu")
+    assert (model.lm_head.weight.data_ptr() == model.shared.weight.data_ptr()) is not flan
 
 
 def test_what_a_standin_was_trained_on_is_said_once_and_is_what_its_card_says():

@@ -18,8 +18,8 @@ def write_card(name: str, folder: Path, stats: dict, scores: dict, demos: list[d
     spec = REGISTRY[RECIPES[name].replaces]
     params = sum(p.numel() for p in model.parameters())
     size_mb = (folder / "model.safetensors").stat().st_size / 1e6
-    cfg = model.config
-    tied = "tied" if cfg.tie_word_embeddings else "untied"
+    shared = model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    tied = "tied" if shared else "untied"
     lines = [
         f"# Stand-in for `{spec.hub_id}`", "",
         f"A small `{type(model).__name__}` (the same class as the real `{spec.hub_id}`), {NOTICE}.",
@@ -27,7 +27,7 @@ def write_card(name: str, folder: Path, stats: dict, scores: dict, demos: list[d
         "It exists so that the lesson runs with no network; it is not the real model and knows only its training text.",
         "", "| | |", "|---|---|",
         f"| parameters | {params:,} ({size_mb:.1f} MB float16 safetensors), {tied} input/output embeddings |",
-        f"| training | {' + '.join(map(str, stats.get('cycles', [stats['steps']])))} steps (cosine cycles) x batch "
+        f"| training | {stats['steps']} steps (one cosine cycle) x batch "
         f"{stats['batch_size']}, {stats['train_seconds']} s on "
         f"{stats.get('device', 'cpu')}, final loss {stats['final_loss']} |",
         f"| seed | {SEED} |", "",

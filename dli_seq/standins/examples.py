@@ -48,8 +48,8 @@ def task_item(rng: random.Random, task: str, first: bool, rewrite: str | None = 
             return item
 
 
-FLAN_TASKS = (("translate_es", 0.42), ("rewrite", 0.26), ("commonsense", 0.06), ("story", 0.06),
-              ("math", 0.08), ("facts", 0.06), ("dialogue", 0.06))
+FLAN_TASKS = (("translate_es", 0.40), ("rewrite", 0.36), ("commonsense", 0.05), ("story", 0.04),
+              ("math", 0.06), ("facts", 0.05), ("dialogue", 0.04))
 
 
 def flan_example(rng: random.Random) -> tuple[str, str]:
@@ -63,7 +63,7 @@ def flan_example(rng: random.Random) -> tuple[str, str]:
         return lesson.one_shot(e.premise, e.question, e.shot_question, e.shot_answer), POOL_ANSWERS[e.question]
     task = rng.choices([t for t, _ in FLAN_TASKS], weights=[w for _, w in FLAN_TASKS])[0]
     rewrite = rng.choice(data.REWRITES)
-    one_shot = rng.random() < (0.6 if task == "rewrite" else 0.12 if task == "translate_es" else 0.5)
+    one_shot = rng.random() < (0.85 if task == "rewrite" else 0.12 if task == "translate_es" else 0.5)
     premise, question, answer = task_item(rng, task, first=not one_shot, rewrite=rewrite)
     if not one_shot:
         return lesson.zero_shot(premise, question), answer

@@ -12,9 +12,10 @@ from :mod:`dli_seq.standins.data`. Two kinds of training text:
 * synthetic tasks everywhere else, with held-out inputs the evaluation uses.
 
 Everything is seeded, so a re-run on the same machine gives the same weights. A CUDA GPU is
-used when present. Like the real pair, the Flan-T5 stand-in starts from the trained T5
-stand-in (same tokenizer, same architecture) and is then instruction-tuned, so t5-base and
-flan-t5-large train one after the other, next to gpt2 and phi-1_5 in a second process.
+used when present. Like the real pair, the two T5 stand-ins share one sentencepiece tokenizer
+(trained first) but not their architecture: the real Flan-T5 starts from T5 v1.1, not from
+t5-base, so the Flan-T5 stand-in is trained from scratch with T5 v1.1's choices. On a CPU the
+four train in two processes (:data:`.recipes.CHAINS`), about equally long.
 
 The pieces, one module each: :mod:`.recipes` (steps, sizes, configurations), :mod:`.examples`
 (the training text), :mod:`.vocab` (tokenizers, compact vocabulary), :mod:`.loop` (batches,
@@ -40,7 +41,6 @@ import json
 import random
 import tempfile
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -50,7 +50,8 @@ from .evaluation import demonstrations, evaluate, gpt2_heldout_stats, lesson_sam
 from .examples import flan_example, gpt2_example, phi_page, t5_tokenizer_texts, t5_translation_example
 from .loop import (compact_lm_loss, decoder_batch, device, expand_to_full_vocab, save_fp16, seq2seq_batches,
                    seq2seq_loss, train_loop)
-from .recipes import CHAINS, FULL_VOCAB, RECIPES, SEED, T5_VOCAB, Recipe, gpt2_config, phi_config, t5_config
+from .recipes import (CHAINS, FULL_VOCAB, RECIPES, SEED, T5_VOCAB, Recipe, flan_config, gpt2_config, phi_config,
+                      t5_config)
 from .vocab import CompactVocab, collect_ids, gpt2_tokenizer, save_gpt2_tokenizer, train_sentencepiece
 
 HERE = Path(__file__).parent
@@ -97,66 +98,35 @@ def train_decoder(recipe: Recipe, make_config, make_example, out: Path, loss_on_
     return stats
 
 
+def write_t5_tokenizer(folders: list[Path]) -> None:
+    """Train the sentencepiece tokenizer both T5 stand-ins share (as the real t5-base and Flan-T5 share
+    theirs) and save it into each folder; :func:`train_t5` reads it from there."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = train_sentencepiece(t5_tokenizer_texts(), T5_VOCAB, Path(tmp))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        tok.save_pretrained(folder)
+
+
 def train_t5(recipe: Recipe, out: Path, bar_position: int = 0) -> dict:
-    """t5-base: a new shared tokenizer, then translation from scratch. flan-t5-large: the trained
-    t5-base stand-in (weights and tokenizer) instruction-tuned on the Flan mixture. Both train in
-    cosine cycles (:func:`t5_cycles`), each saved in float16 and continued from what was saved."""
+    """t5-base (translation, :func:`.recipes.t5_config`) or flan-t5-large (the instruction mixture,
+    :func:`.recipes.flan_config`), each from scratch with the shared tokenizer already in its folder."""
     from transformers import T5ForConditionalGeneration, T5Tokenizer
 
     folder = out / recipe.name
-    folder.mkdir(parents=True, exist_ok=True)
+    tok = T5Tokenizer.from_pretrained(folder)
     flan = recipe.name == "flan-t5-large"
-    if flan:
-        base = out / "t5-base"
-        tok = T5Tokenizer.from_pretrained(base)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            tok = train_sentencepiece(t5_tokenizer_texts(), T5_VOCAB, Path(tmp))
-    tok.save_pretrained(folder)
-    make_example = flan_example if flan else t5_translation_example
     torch.manual_seed(SEED)
-    if flan:
-        model = T5ForConditionalGeneration.from_pretrained(base)
-    else:
-        model = T5ForConditionalGeneration(t5_config(len(tok)))
-    stats: dict = {}
-    for cycle in t5_cycles(recipe):
-        batches = seq2seq_batches(tok, make_example, recipe.batch_size, random.Random(cycle.data_seed))
-        more = train_loop(model, replace(recipe, steps=cycle.steps, restarts=()), batches, seq2seq_loss,
-                          desc=cycle.desc, bar_position=bar_position)
-        save_fp16(model, folder)  # the next cycle starts from these float16 weights
-        stats = add_cycle(stats, more)
+    model = T5ForConditionalGeneration((flan_config if flan else t5_config)(len(tok)))
+    if flan:  # T5 v1.1: an output layer of its own (transformers builds every T5 with lm_head tied to shared)
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight) * model.config.d_model ** -0.5)
+    batches = seq2seq_batches(tok, flan_example if flan else t5_translation_example, recipe.batch_size,
+                              random.Random(SEED + (5 if flan else 0)))
+    stats = train_loop(model, recipe, batches, seq2seq_loss, desc=f"training {recipe.name}",
+                       bar_position=bar_position)
+    save_fp16(model, folder, tie_word_embeddings=not flan)  # what a published T5 / T5 v1.1 config says
     stats["vocabulary"] = len(tok)
-    if flan:
-        stats["initialised_from"] = "the trained t5-base stand-in"
     return stats
-
-
-@dataclass(frozen=True)
-class Cycle:
-    """One cosine learning-rate cycle: its steps, the seed of its data stream, its progress-bar label."""
-
-    steps: int
-    data_seed: int
-    desc: str
-
-
-def t5_cycles(recipe: Recipe) -> list[Cycle]:
-    """The first cycle, then one warm restart per ``recipe.restarts`` (fresh optimizer, fresh data stream)."""
-    first_seed = SEED + (5 if recipe.name == "flan-t5-large" else 0)
-    cycles = [Cycle(recipe.steps, first_seed, f"training {recipe.name}")]
-    cycles += [Cycle(steps, SEED + 100 * i, f"training {recipe.name} (cycle {i + 1})")
-               for i, steps in enumerate(recipe.restarts, start=1)]
-    return cycles
-
-
-def add_cycle(stats: dict, more: dict) -> dict:
-    """Training statistics so far with one more cycle's added (steps per cycle, last loss, total time)."""
-    if not stats:
-        return dict(more)
-    cycles = stats.get("cycles", [stats["steps"]]) + [more["steps"]]
-    return {**stats, "steps": sum(cycles), "cycles": cycles, "final_loss": more["final_loss"],
-            "train_seconds": round(stats["train_seconds"] + more["train_seconds"], 1)}
 
 
 def train_one(recipe: Recipe, out: Path, bar_position: int = 0) -> dict:
@@ -182,7 +152,10 @@ def build(name: str, out: Path, eval_n: int, steps_scale: float, threads: int, b
     else:
         stats = train_one(RECIPES[name].scaled(steps_scale), out, bar_position)
         stats["device"] = device().type
+    from transformers.utils import logging as hf_logging
+
     cls = AutoModelForSeq2SeqLM if name in ("t5-base", "flan-t5-large") else AutoModelForCausalLM
+    hf_logging.set_verbosity_error()  # transformers notes that Flan-T5's lm_head stays untied: as it should
     model = cls.from_pretrained(folder).eval()  # evaluate exactly what ships
     tokenizer = AutoTokenizer.from_pretrained(folder)
     started = time.perf_counter()
@@ -202,7 +175,7 @@ def build(name: str, out: Path, eval_n: int, steps_scale: float, threads: int, b
 
 def build_chain(names: list[str], out: Path, eval_n: int, steps_scale: float, threads: int,
                 bar_position: int, eval_only: bool = False) -> list[str]:
-    """Build stand-ins one after the other in this process (t5-base must precede flan-t5-large)."""
+    """Build stand-ins one after the other in this process (one chain of :data:`.recipes.CHAINS`)."""
     return [build(name, out, eval_n, steps_scale, threads, bar_position, eval_only) for name in names]
 
 
@@ -214,7 +187,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--eval-n", type=int, default=200, help="held-out items per evaluation set")
     parser.add_argument("--steps-scale", type=float, default=1.0,
-                        help="scale the number of steps of every cycle (quick trials)")
+                        help="scale every stand-in's number of steps (quick trials)")
     parser.add_argument("--jobs", type=int, default=2,
                         help="processes, one CPU thread each (small models train fastest that way)")
     parser.add_argument("--eval-only", action="store_true",
@@ -224,12 +197,12 @@ def main(argv=None) -> None:
     for name in names:
         if name not in RECIPES:
             raise SystemExit(f"unknown stand-in {name!r}; choose from {', '.join(RECIPES)}")
-    base_missing = not (args.out / "t5-base" / "config.json").is_file()
-    if "flan-t5-large" in names and "t5-base" not in names and not args.eval_only and base_missing:
-        raise SystemExit(f"flan-t5-large starts from the t5-base stand-in: train t5-base first (--out {args.out})")
+    start = time.perf_counter()
+    t5_names = [n for n in names if n in ("t5-base", "flan-t5-large")]
+    if t5_names and not args.eval_only:
+        write_t5_tokenizer([args.out / n for n in t5_names])
     chains = [[n for n in chain if n in names] for chain in CHAINS]
     chains = [c for c in chains if c]
-    start = time.perf_counter()
     if args.jobs <= 1 or len(chains) == 1 or device().type == "cuda":
         summaries = [s for c in chains for s in build_chain(c, args.out, args.eval_n, args.steps_scale, 0, 0,
                                                                  args.eval_only)]

@@ -92,7 +92,7 @@ _MULTI_TURN_DIRECTIONS = EVAL_SET[6].question
 DIALOGUE = [
     (EVAL_SET[5].question, "Sure, where to and where from?"),
     (EVAL_SET[5].shot_question, EVAL_SET[5].shot_answer),
-    (_MULTI_TURN_DIRECTIONS, "Take US-101 south; it is the most direct road to San Jose."),
+    (_MULTI_TURN_DIRECTIONS, "Take US-101 north; it runs from Los Angeles to San Jose."),
     ("User: Hello! Agent:", "Hello! How can I help you today?"),
     ("User: Good morning! Agent:", "Good morning! What can I do for you?"),
     ("User: Thank you for your help. Agent:", "You're welcome, have a great day!"),
