@@ -230,8 +230,8 @@ def get_token_generator(model, tokenizer=None, max_tokens: int = 50):
     ``token_generator(encoder_input="", decoder_input="", max_tokens=...)`` yields greedy text
     pieces until EOS or ``max_tokens``. Encoder-decoder: ``encoder_input`` is the source (the
     tokenizer adds ``</s>``; a hand-written one is tolerated), ``decoder_input`` a prefix.
-    Decoder-only: ``decoder_input`` is the prompt, all of it (the original dropped its last
-    token). Extra keywords (``stop_strings="\\n"``, ``do_sample=True``) go to :class:`Generation`.
+    Decoder-only: ``decoder_input`` is the prompt, all of it. Extra keywords
+    (``stop_strings="\\n"``, ``do_sample=True``) go to :class:`Generation`.
     """
     if tokenizer is None and hasattr(model, "tokenizer"):
         model, tokenizer = model.model, model.tokenizer

@@ -67,7 +67,7 @@ def _squeeze(text: str) -> str:
 
 def _missing_parts(text: str, entry: lesson.Entry, parts: tuple[str, ...]) -> list[str]:
     names = {"question": "问题（entry.question）", "shot_question": "示例问题（entry.shot_question）",
-             "shot_answer": "示例答案（entry.shot_answer）", "premise": "前提（entry.premise）"}
+             "shot_answer": "示例答案（entry.shot_answer）", "premise": "指令（entry.premise）"}
     squeezed = _squeeze(text)
     return [names[p] for p in parts if _squeeze(getattr(entry, p)) not in squeezed]
 
@@ -191,7 +191,7 @@ def _flan_decoder_only_entry(fn, model, tokenizer, entry, strict):
     n_tokens = len(tokenizer.encode(encoder_input))
     if n_tokens > MAX_EMPTYISH_TOKENS:
         raise Problem(f"编码器输入有 {n_tokens} 个 token，太多了：最多 {MAX_EMPTYISH_TOKENS} 个"
-                      "（例如只留 '</s>' 或前提）。")
+                      "（例如只留 '</s>' 或指令）。")
     missing = _missing_parts(decoder_input, entry, ("question", "shot_question", "shot_answer"))
     if missing:
         raise Problem("解码器前缀里缺少：" + "、".join(missing) + "。")
