@@ -67,8 +67,8 @@ def optimizer(model, recipe: Recipe):
 
 
 def train_loop(model, recipe: Recipe, next_batch, loss_fn, desc: str, bar_position: int = 0) -> dict:
-    """``recipe.steps`` AdamW steps on a cosine learning-rate schedule; ``bar_position``: the progress-bar
-    line this process draws on when stand-ins train in parallel."""
+    """``recipe.steps`` steps of :func:`optimizer` on a cosine learning-rate schedule; ``bar_position``:
+    the progress-bar line this process draws on when stand-ins train in parallel."""
     model.to(device())
     opt = optimizer(model, recipe)
     model.train()

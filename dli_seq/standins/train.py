@@ -118,8 +118,10 @@ def train_t5(recipe: Recipe, out: Path, bar_position: int = 0) -> dict:
     flan = recipe.name == "flan-t5-large"
     torch.manual_seed(SEED)
     model = T5ForConditionalGeneration((flan_config if flan else t5_config)(len(tok)))
-    if flan:  # T5 v1.1: an output layer of its own (transformers builds every T5 with lm_head tied to shared)
-        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight) * model.config.d_model ** -0.5)
+    if flan:  # T5 v1.1: an output layer of its own (transformers builds every T5 with lm_head tied to shared),
+        # started at the size a tied, scaled one has (logits of about unit size)
+        scale = model.config.d_model ** -0.5
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight) * scale)
     batches = seq2seq_batches(tok, flan_example if flan else t5_translation_example, recipe.batch_size,
                               random.Random(SEED + (5 if flan else 0)))
     stats = train_loop(model, recipe, batches, seq2seq_loss, desc=f"training {recipe.name}",
